@@ -1,0 +1,47 @@
+"""The `codesign` command: one sub-command per module in `codesign.commands`.
+
+Each command module exposes `register(subparsers)`, which adds its parser and sets
+`func=run` on it. Errors a user can cause (`CodesignError`) become one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from codesign.errors import CodesignError
+
+# Modules under codesign.commands, in the order their commands appear in --help.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesign",
+        description="Hardware-aware search of mixed-precision networks trained with ANA.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"codesign.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CodesignError as err:
+        print(f"codesign: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codesign: interrupted; finished trials are kept in the study", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the `codesign` CLI, one module each (see `codesign.cli`)."""

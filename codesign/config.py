@@ -1,0 +1,230 @@
+"""The trial configuration: the one object that flows from the sampler to training and costing.
+
+Costs are a pure function of (architecture, TrialConfig, input shape), so everything a cost
+model needs (bits and number formats per layer) lives here, not in data-dependent state.
+Layer names are module names of the float model (`model.named_modules()`); conversion keeps
+them, so the same key addresses a layer in the float model, the quantized model and the
+cost tables. Layers absent from `TrialConfig.layers` stay float.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from codesign.errors import CodesignError
+
+WEIGHT_FORMATS = ("int", "binary", "ternary", "pow2", "float")
+ACTIVATION_FORMATS = ("int", "binary", "float")
+NOISES = ("uniform", "triangular", "normal", "logistic")
+STRATEGIES = ("expectation", "mode", "random")
+ANNEAL_MODES = ("static", "dynamic")
+SYNCS = ("overlapped", "same_start", "same_end", "partition")
+POWER_LAWS = ("homogeneous", "progressive")
+OPTIMIZERS = ("adam", "sgd")
+FLOAT_BITS = 32
+MAX_INT_BITS = 16
+
+# Formats whose bit-width is implied by the format itself.
+_IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
+
+
+def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise CodesignError(f"unknown {what} '{value}'; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _bits(bits: int, fmt: str, what: str) -> int:
+    implied = _IMPLIED_BITS.get(fmt)
+    if implied is not None:
+        if bits not in (implied,):
+            raise CodesignError(
+                f"{what}: format '{fmt}' has {implied} bit(s), got {bits}; set bits to {implied}"
+            )
+        return bits
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_INT_BITS:
+        raise CodesignError(
+            f"{what}: {bits!r} bits is impossible for format '{fmt}'; "
+            f"use an integer from 1 to {MAX_INT_BITS}, or format 'float'"
+        )
+    if fmt == "pow2" and bits < 2:
+        raise CodesignError(f"{what}: power-of-two weights need at least 2 bits, got {bits}")
+    return bits
+
+
+@dataclass(frozen=True)
+class LayerQuant:
+    """Precision of one conv / linear layer: its weights and its input activations.
+
+    `w_format`: int (signed k-bit, symmetric), binary (+-1), ternary (-1, 0, 1), pow2 (0 and
+    +-2^-p, shift hardware) or float. `a_format`: int (k-bit; signedness is calibrated from
+    data and does not change the cost), binary (+-1) or float. `estimator` names the gradient
+    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
+    """
+
+    w_bits: int = 8
+    a_bits: int = 8
+    w_format: str = "int"
+    a_format: str = "int"
+    estimator: str = "ana"
+
+    def __post_init__(self) -> None:
+        _choice(self.w_format, WEIGHT_FORMATS, "weight format")
+        _choice(self.a_format, ACTIVATION_FORMATS, "activation format")
+        _bits(self.w_bits, self.w_format, "weight bits")
+        _bits(self.a_bits, self.a_format, "activation bits")
+
+    @classmethod
+    def of(cls, w_bits: int, a_bits: int, estimator: str = "ana") -> LayerQuant:
+        """Integer layer of the given bits, with 1 bit read as binary and 32 as float."""
+        return cls(
+            w_bits=w_bits,
+            a_bits=a_bits,
+            w_format=_format_for_bits(w_bits),
+            a_format="binary" if a_bits == 1 else ("float" if a_bits == FLOAT_BITS else "int"),
+            estimator=estimator,
+        )
+
+
+def _format_for_bits(bits: int) -> str:
+    if bits == 1:
+        return "binary"
+    if bits == FLOAT_BITS:
+        return "float"
+    return "int"
+
+
+@dataclass(frozen=True)
+class AnnealConfig:
+    """How the ANA noise is shaped and annealed (DESIGN.md section 4).
+
+    `start` and `end` bound the annealing window as fractions of training; the window is split
+    into one slot per quantized layer for the `same_start`, `same_end` and `partition`
+    synchronisations. `beta_s` None takes the noise's default (mass inside +-0.5).
+    """
+
+    noise: str = "normal"
+    strategy: str = "expectation"
+    mean: str = "static"
+    variance: str = "dynamic"
+    sync: str = "overlapped"
+    power: str = "homogeneous"
+    start: float = 0.0
+    end: float = 0.8
+    beta_s: float | None = None
+    beta_mu: float = -0.5
+
+    def __post_init__(self) -> None:
+        _choice(self.noise, NOISES, "noise")
+        _choice(self.strategy, STRATEGIES, "forward strategy")
+        _choice(self.mean, ANNEAL_MODES, "mean annealing")
+        _choice(self.variance, ANNEAL_MODES, "variance annealing")
+        _choice(self.sync, SYNCS, "synchronisation")
+        _choice(self.power, POWER_LAWS, "power law")
+        if not 0.0 <= self.start < self.end <= 1.0:
+            raise CodesignError(
+                f"annealing window start={self.start}, end={self.end} is invalid; "
+                "need 0 <= start < end <= 1"
+            )
+        if self.beta_s is not None and self.beta_s < 0:
+            raise CodesignError(f"beta_s={self.beta_s} is negative; use a scale >= 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation budget of one trial."""
+
+    epochs: int = 15
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice(self.optimizer, OPTIMIZERS, "optimizer")
+        if self.epochs < 1:
+            raise CodesignError(f"epochs={self.epochs}; train for at least 1 epoch")
+        if self.batch_size < 1:
+            raise CodesignError(f"batch_size={self.batch_size}; use a positive batch size")
+        if self.lr <= 0:
+            raise CodesignError(f"lr={self.lr}; use a positive learning rate")
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One point of the search: architecture, data, per-layer precision, annealing, budget."""
+
+    model: str
+    dataset: str
+    layers: dict[str, LayerQuant] = field(default_factory=dict)
+    anneal: AnnealConfig = field(default_factory=AnnealConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model_args: dict[str, Any] = field(default_factory=dict)
+    dataset_args: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "trial config") -> TrialConfig:
+        if not isinstance(data, dict):
+            raise CodesignError(f"{source}: expected a JSON object at the top level")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise CodesignError(
+                f"{source}: unknown field(s) {sorted(unknown)}; allowed: {sorted(known)}"
+            )
+        for required in ("model", "dataset"):
+            if required not in data:
+                raise CodesignError(f"{source}: missing field '{required}'")
+        layers_raw = data.get("layers", {})
+        if not isinstance(layers_raw, dict):
+            raise CodesignError(f"{source}: 'layers' must map layer names to precisions")
+        layers = {
+            name: _build(LayerQuant, spec, f"{source}: layers.{name}")
+            for name, spec in layers_raw.items()
+        }
+        return cls(
+            model=data["model"],
+            dataset=data["dataset"],
+            layers=layers,
+            anneal=_build(AnnealConfig, data.get("anneal", {}), f"{source}: anneal"),
+            train=_build(TrainConfig, data.get("train", {}), f"{source}: train"),
+            model_args=dict(data.get("model_args", {})),
+            dataset_args=dict(data.get("dataset_args", {})),
+        )
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> TrialConfig:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise CodesignError(f"trial config {path} does not exist; check the path") from None
+        except json.JSONDecodeError as err:
+            raise CodesignError(f"trial config {path} is not valid JSON: {err}") from None
+        return cls.from_dict(data, source=str(path))
+
+
+def _build(kind: type, values: Any, where: str) -> Any:
+    """Construct a config dataclass from a mapping, naming the bad field on failure."""
+    if not isinstance(values, dict):
+        raise CodesignError(f"{where}: expected a mapping, got {type(values).__name__}")
+    allowed = {f.name for f in fields(kind)}
+    unknown = set(values) - allowed
+    if unknown:
+        raise CodesignError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    try:
+        return kind(**values)
+    except CodesignError as err:
+        raise CodesignError(f"{where}: {err}") from None
+    except TypeError as err:
+        raise CodesignError(f"{where}: {err}") from None
