@@ -40,7 +40,7 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 def _bits(bits: int, fmt: str, what: str) -> int:
     implied = _IMPLIED_BITS.get(fmt)
     if implied is not None:
-        if bits not in (implied,):
+        if bits != implied:
             raise CodesignError(
                 f"{what}: format '{fmt}' has {implied} bit(s), got {bits}; set bits to {implied}"
             )
@@ -221,7 +221,9 @@ def _build(kind: type, values: Any, where: str) -> Any:
     allowed = {f.name for f in fields(kind)}
     unknown = set(values) - allowed
     if unknown:
-        raise CodesignError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise CodesignError(
+            f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
     try:
         return kind(**values)
     except CodesignError as err:
