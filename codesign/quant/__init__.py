@@ -1,0 +1,47 @@
+"""Quantizers: grids, noises, the ANA op, estimators and their annealing.
+
+Build a quantizer with `make_quantizer(role, fmt, bits, estimator, anneal)`; every estimator
+is a `Quantizer` subclass registered in `ESTIMATORS`.
+"""
+
+from codesign.quant._ana import ANAQuantizer, ana_quantize
+from codesign.quant._calibration import mse_quantum
+from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
+from codesign.quant._compile import compile_mode
+from codesign.quant._grid import (
+    Grid,
+    binary_grid,
+    explicit_grid,
+    grid_for,
+    integer_grid,
+    pow2_grid,
+    signed_grid,
+    ternary_grid,
+    unsigned_grid,
+)
+from codesign.quant._noise import NOISES, Noise, default_beta_s
+from codesign.quant._quantizer import ESTIMATORS, FloatQuantizer, Quantizer, make_quantizer
+
+__all__ = [
+    "ANAQuantizer",
+    "COMPILE_ENV_VAR",
+    "ESTIMATORS",
+    "FloatQuantizer",
+    "Grid",
+    "NOISES",
+    "Noise",
+    "Quantizer",
+    "ana_quantize",
+    "binary_grid",
+    "compile_mode",
+    "default_beta_s",
+    "explicit_grid",
+    "grid_for",
+    "integer_grid",
+    "make_quantizer",
+    "mse_quantum",
+    "pow2_grid",
+    "signed_grid",
+    "ternary_grid",
+    "unsigned_grid",
+]

@@ -1,0 +1,154 @@
+"""Quantization grids: the levels and thresholds of a stair function, in units of the quantum.
+
+A grid lives in the integer domain: the real quantizer is eps * Q(x / eps) (DESIGN.md section 4).
+Integer grids (consecutive integers, thresholds at the midpoints) are flagged `uniform`, which
+lets the ANA op evaluate only a fixed window of thresholds around each input; the other grids
+(binary, power-of-two, explicit levels) have few levels and are summed in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from codesign.config import ACTIVATION_FORMATS, FLOAT_BITS, MAX_INT_BITS, WEIGHT_FORMATS
+from codesign.errors import CodesignError
+
+ROLES = ("weight", "activation")
+# Power-of-two grids beyond 8 bits would need magnitudes below float32's normal range.
+MAX_POW2_BITS = 8
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Levels q_0 < ... < q_K and thresholds t_0 < ... < t_{K-1} of a stair function."""
+
+    levels: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    uniform: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.levels) < 2:
+            raise CodesignError(f"a grid needs at least 2 levels, got {list(self.levels)}")
+        if len(self.thresholds) != len(self.levels) - 1:
+            raise CodesignError(
+                f"a grid of {len(self.levels)} levels needs {len(self.levels) - 1} thresholds, "
+                f"got {len(self.thresholds)}"
+            )
+        if any(b <= a for a, b in zip(self.levels, self.levels[1:], strict=False)):
+            raise CodesignError(f"grid levels must increase strictly, got {list(self.levels)}")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise CodesignError(f"thresholds must increase strictly, got {list(self.thresholds)}")
+
+    @property
+    def lo(self) -> float:
+        return self.levels[0]
+
+    @property
+    def hi(self) -> float:
+        return self.levels[-1]
+
+    @property
+    def max_abs(self) -> float:
+        """Largest level magnitude: the grid covers [-max_abs, max_abs] * eps at most."""
+        return max(abs(self.lo), abs(self.hi))
+
+    @property
+    def signed(self) -> bool:
+        return self.lo < 0
+
+    def hard(self, u: torch.Tensor) -> torch.Tensor:
+        """The stair Q(u) = q_0 + sum_i (q_{i+1} - q_i) H(u - t_i) with H(0) = 1."""
+        if self.uniform:
+            return torch.floor(u + 0.5).clamp_(self.lo, self.hi)
+        thresholds = torch.tensor(self.thresholds, dtype=u.dtype, device=u.device)
+        levels = torch.tensor(self.levels, dtype=u.dtype, device=u.device)
+        return levels[torch.bucketize(u, thresholds, right=True)]
+
+
+def integer_grid(lo: int, hi: int) -> Grid:
+    """Consecutive integers lo..hi with midpoint thresholds."""
+    levels = tuple(float(q) for q in range(lo, hi + 1))
+    return Grid(levels, tuple(q + 0.5 for q in levels[:-1]), uniform=True)
+
+
+def unsigned_grid(bits: int) -> Grid:
+    """{0, ..., 2^k - 1}."""
+    _check_int_bits(bits)
+    return integer_grid(0, 2**bits - 1)
+
+
+def signed_grid(bits: int, balanced: bool = False) -> Grid:
+    """{-2^(k-1), ..., 2^(k-1) - 1}; `balanced` drops the most negative level (symmetric)."""
+    _check_int_bits(bits)
+    half = 2 ** (bits - 1)
+    if balanced and bits < 2:
+        raise CodesignError("a balanced signed grid needs at least 2 bits; use the binary grid")
+    return integer_grid(-half + (1 if balanced else 0), half - 1)
+
+
+def ternary_grid() -> Grid:
+    """{-1, 0, 1}."""
+    return integer_grid(-1, 1)
+
+
+def binary_grid() -> Grid:
+    """{-1, +1} with the threshold at 0 (the sign function)."""
+    return Grid((-1.0, 1.0), (0.0,))
+
+
+def pow2_grid(bits: int) -> Grid:
+    """{0, +-2^-p for p = 0 .. 2^(k-1) - 2}: one sign bit, the rest codes zero or an exponent."""
+    if not isinstance(bits, int) or not 2 <= bits <= MAX_POW2_BITS:
+        raise CodesignError(
+            f"power-of-two grid: {bits!r} bits is impossible; use 2 to {MAX_POW2_BITS} bits"
+        )
+    magnitudes = [2.0**-p for p in range(2 ** (bits - 1) - 1)]
+    return explicit_grid([-m for m in magnitudes] + [0.0] + magnitudes[::-1])
+
+
+def explicit_grid(levels: list[float], thresholds: list[float] | None = None) -> Grid:
+    """Any increasing levels; thresholds default to the midpoints between levels."""
+    levels = sorted(float(q) for q in levels)
+    if thresholds is None:
+        thresholds = [(a + b) / 2 for a, b in zip(levels, levels[1:], strict=False)]
+    return Grid(tuple(levels), tuple(float(t) for t in thresholds))
+
+
+def grid_for(role: str, fmt: str, bits: int, signed: bool = True) -> Grid | None:
+    """The grid of a config format (codesign.config); None for `float` (no quantization).
+
+    Weights: int is signed and balanced (symmetric), 1-bit int is binary. Activations: int is
+    signed or unsigned as calibration decided (`signed`); a 1-bit activation is {-1, +1} when
+    signed and {0, 1} when not, since the sign of non-negative data would be constant.
+    """
+    if role not in ROLES:
+        raise CodesignError(f"unknown quantizer role '{role}'; choose one of: {', '.join(ROLES)}")
+    formats = WEIGHT_FORMATS if role == "weight" else ACTIVATION_FORMATS
+    if fmt not in formats:
+        raise CodesignError(
+            f"unknown {role} format '{fmt}'; choose one of: {', '.join(formats)}"
+        )
+    implied = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}.get(fmt)
+    if implied is not None and bits != implied:
+        raise CodesignError(f"{role} format '{fmt}' has {implied} bit(s), got {bits}")
+    if fmt == "float":
+        return None
+    if fmt == "ternary":
+        return ternary_grid()
+    if fmt == "pow2":
+        return pow2_grid(bits)
+    _check_int_bits(bits)
+    if bits == 1:
+        return binary_grid() if (role == "weight" or signed) else unsigned_grid(1)
+    if role == "weight":
+        return signed_grid(bits, balanced=True)
+    return signed_grid(bits) if signed else unsigned_grid(bits)
+
+
+def _check_int_bits(bits: int) -> None:
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_INT_BITS:
+        raise CodesignError(
+            f"{bits!r} bits is impossible for an integer grid; use 1 to {MAX_INT_BITS} bits"
+        )

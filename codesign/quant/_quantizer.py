@@ -1,0 +1,191 @@
+"""The quantizer module contract shared by every estimator (ANA, STE, AQE, mirror descent).
+
+A `Quantizer` owns what all estimators have in common: the grid of its format and bit-width,
+the quantum eps (section "eps rule" below), the annealing state set by the controller, and the
+hard stair used in evaluation. An estimator subclass only decides what `forward` computes in
+training and which gradient flows back. `make_quantizer` builds one from a layer's config.
+
+eps rule (see `_calibration.py` for the error-minimising search):
+- weights: recomputed from the current weights at every training forward (detached, per
+  tensor or per output channel), so the grid follows the weights as they train; evaluation
+  reuses the value of the last training forward.
+- activations: the first forward calibrates on its batch, picking signed or unsigned (int
+  formats) by whichever grid quantizes the batch with the lower error; afterwards every
+  training forward moves eps by an exponential moving average (momentum `EPS_MOMENTUM`) of
+  the batch's best eps, like batch-norm statistics. Evaluation uses the stored eps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from codesign._registry import Registry
+from codesign.config import FLOAT_BITS, AnnealConfig
+from codesign.errors import CodesignError
+from codesign.quant._calibration import MAX_SAMPLE, mse_quantum, subsample
+from codesign.quant._grid import Grid, grid_for
+
+ESTIMATORS: Registry[type[Quantizer]] = Registry("estimator")
+
+EPS_MOMENTUM = 0.1
+_UNDECIDED, _UNSIGNED, _SIGNED = -1, 0, 1
+
+
+class Quantizer(nn.Module):
+    """Quantizer of one tensor (a layer's weights or its input activations).
+
+    `bits`, `fmt` and `role` restate the config; `grid` is the integer-domain stair (None for
+    float); the `eps` buffer is the real step. `set_annealing` receives the controller's decay
+    values; `noise()` turns them into the noise mean and scale of the annealing config.
+    Subclasses implement `forward`; eval mode must give `hard(x)`.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        fmt: str,
+        bits: int,
+        anneal: AnnealConfig,
+        per_channel: bool = False,
+    ) -> None:
+        super().__init__()
+        self.grid: Grid | None = grid_for(role, fmt, bits)
+        if per_channel and role != "weight":
+            raise CodesignError(
+                "per-channel quanta are for weights only; use per_channel=False for activations"
+            )
+        self.role = role
+        self.fmt = fmt
+        self.bits = bits
+        self.anneal = anneal
+        self.per_channel = per_channel
+        self.g_mu = 1.0
+        self.g_s = 1.0
+        self.register_buffer("eps", torch.ones(()))
+        self.register_buffer("calibrations", torch.zeros((), dtype=torch.long))
+        signedness = _SIGNED if role == "weight" else _UNDECIDED
+        self.register_buffer("signedness", torch.tensor(signedness, dtype=torch.int8))
+
+    # -- annealing -------------------------------------------------------------------------
+
+    def set_annealing(self, g_mu: float, g_s: float) -> None:
+        """Controller decay values in [0, 1]: 1 = start (full noise), 0 = annealed (hard)."""
+        for name, g in (("g_mu", g_mu), ("g_s", g_s)):
+            if not 0.0 <= g <= 1.0:
+                raise CodesignError(f"{name}={g} is outside [0, 1]; the decay must lie in [0, 1]")
+        self.g_mu = float(g_mu)
+        self.g_s = float(g_s)
+
+    def noise(self) -> tuple[float, float]:
+        """(mu, s) in the integer domain. Static mean means mu = 0, static variance s = beta_s."""
+        from codesign.quant._noise import default_beta_s
+
+        beta_s = self.anneal.beta_s
+        if beta_s is None:
+            beta_s = default_beta_s(self.anneal.noise)
+        mu = self.anneal.beta_mu * self.g_mu if self.anneal.mean == "dynamic" else 0.0
+        s = beta_s * self.g_s if self.anneal.variance == "dynamic" else beta_s
+        return mu, s
+
+    # -- quantum and hard stair ------------------------------------------------------------
+
+    def quantum(self, x: torch.Tensor) -> torch.Tensor:
+        """eps, shaped to broadcast against `x`; updates it first in training (see module doc)."""
+        if self.grid is None:
+            raise CodesignError(f"a float {self.role} quantizer has no quantum")
+        if self.training or int(self.calibrations) == 0:
+            with torch.no_grad():
+                self._calibrate(x)
+        if self.per_channel:
+            return self.eps.view(-1, *([1] * (x.dim() - 1)))
+        return self.eps
+
+    def hard(self, x: torch.Tensor) -> torch.Tensor:
+        """eps * Q(x / eps): the truly quantized tensor."""
+        if self.grid is None:
+            return x
+        eps = self.quantum(x)
+        return self.grid.hard(x / eps) * eps
+
+    def _calibrate(self, x: torch.Tensor) -> None:
+        x = x.detach()
+        if self.role == "weight":
+            rows = x.reshape(x.shape[0], -1) if self.per_channel else x.reshape(1, -1)
+            eps, _ = mse_quantum(subsample(rows, MAX_SAMPLE), self.grid)
+            eps = eps if self.per_channel else eps.reshape(())
+            if self.eps.shape != eps.shape:
+                self.eps = eps.to(self.eps.dtype)
+            else:
+                self.eps.copy_(eps)
+        else:
+            sample = subsample(x.reshape(1, -1).float(), MAX_SAMPLE)
+            if int(self.signedness) == _UNDECIDED:
+                self._decide_signedness(sample)
+            eps, _ = mse_quantum(sample, self.grid)
+            eps = eps.reshape(())
+            if int(self.calibrations) == 0:
+                self.eps.copy_(eps)
+            else:
+                self.eps.lerp_(eps.to(self.eps.dtype), EPS_MOMENTUM)
+        self.calibrations += 1
+
+    def _decide_signedness(self, sample: torch.Tensor) -> None:
+        if self.fmt != "int" and self.fmt != "binary":
+            self.signedness.fill_(_SIGNED)
+            return
+        errors = {}
+        for flag in (_UNSIGNED, _SIGNED):
+            _, error = mse_quantum(sample, grid_for(self.role, self.fmt, self.bits, bool(flag)))
+            errors[flag] = float(error.max())
+        self.signedness.fill_(_SIGNED if errors[_SIGNED] < errors[_UNSIGNED] else _UNSIGNED)
+        self.grid = grid_for(self.role, self.fmt, self.bits, bool(int(self.signedness)))
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
+        # Per-channel eps is sized by the first calibration, and the activation grid by the
+        # calibrated signedness: adopt both from the checkpoint before loading.
+        eps = state_dict.get(prefix + "eps")
+        if eps is not None and eps.shape != self.eps.shape:
+            self.eps = torch.empty_like(eps)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if self.grid is not None and int(self.signedness) != _UNDECIDED:
+            self.grid = grid_for(self.role, self.fmt, self.bits, bool(int(self.signedness)))
+
+    def extra_repr(self) -> str:
+        mu, s = self.noise()
+        return (
+            f"role={self.role}, fmt={self.fmt}, bits={self.bits}, "
+            f"per_channel={self.per_channel}, mu={mu:.4g}, s={s:.4g}"
+        )
+
+
+class FloatQuantizer(Quantizer):
+    """The `float` format: identity, whatever the estimator."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def make_quantizer(
+    role: str,
+    fmt: str,
+    bits: int,
+    estimator: str,
+    anneal: AnnealConfig,
+    per_channel: bool = False,
+) -> Quantizer:
+    """The quantizer of one tensor: `estimator` names an entry of `ESTIMATORS`.
+
+    A float format gives the identity quantizer (bits = 32) for any estimator.
+    """
+    cls = ESTIMATORS.get(estimator)
+    if fmt == "float":
+        grid_for(role, fmt, FLOAT_BITS if bits is None else bits)
+        return FloatQuantizer(role, fmt, FLOAT_BITS, anneal, per_channel=False)
+    return cls(role, fmt, bits, anneal, per_channel=per_channel)
