@@ -8,6 +8,12 @@ from codesign.quant._ana import ANAQuantizer, ana_quantize
 from codesign.quant._calibration import mse_quantum
 from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
 from codesign.quant._compile import compile_mode
+from codesign.quant._estimators import (
+    AQEQuantizer,
+    MirrorDescentQuantizer,
+    STEQuantizer,
+    straight_through,
+)
 from codesign.quant._grid import (
     Grid,
     binary_grid,
@@ -21,27 +27,36 @@ from codesign.quant._grid import (
 )
 from codesign.quant._noise import NOISES, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, FloatQuantizer, Quantizer, make_quantizer
+from codesign.quant._schedule import AnnealingController, decay, layer_decays, layer_window
 
 __all__ = [
     "ANAQuantizer",
+    "AQEQuantizer",
+    "AnnealingController",
     "COMPILE_ENV_VAR",
     "ESTIMATORS",
     "FloatQuantizer",
     "Grid",
+    "MirrorDescentQuantizer",
     "NOISES",
     "Noise",
     "Quantizer",
+    "STEQuantizer",
     "ana_quantize",
     "binary_grid",
     "compile_mode",
+    "decay",
     "default_beta_s",
     "explicit_grid",
     "grid_for",
     "integer_grid",
+    "layer_decays",
+    "layer_window",
     "make_quantizer",
     "mse_quantum",
     "pow2_grid",
     "signed_grid",
+    "straight_through",
     "ternary_grid",
     "unsigned_grid",
 ]

@@ -1,0 +1,183 @@
+"""STE, AQE and mirror descent: forward and backward against their closed forms."""
+
+import math
+
+import pytest
+import torch
+
+from codesign.config import AnnealConfig
+from codesign.errors import CodesignError
+from codesign.quant import (
+    ESTIMATORS,
+    AnnealingController,
+    MirrorDescentQuantizer,
+    make_quantizer,
+)
+
+ANNEAL = AnnealConfig()
+# (format, bits) pairs the straight-through estimators support, with their clipping range.
+FORMATS = [("int", 3, -3.0, 3.0), ("binary", 1, -1.0, 1.0), ("ternary", 2, -1.0, 1.0),
+           ("pow2", 3, -1.0, 1.0)]
+
+
+@pytest.fixture(autouse=True)
+def eager(monkeypatch):
+    monkeypatch.setenv("CODESIGN_COMPILE", "0")
+
+
+def weights(seed=0, shape=(6, 5)):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def nearest_level(u, levels):
+    """Hard quantization by brute force: the nearest level, ties upward (H(0) = 1)."""
+    levels = torch.tensor(levels)
+    distance = (u[..., None] - levels).abs()
+    best = distance.min(-1, keepdim=True).values
+    index = torch.where(distance <= best + 1e-7, torch.arange(len(levels)), -1).amax(-1)
+    return levels[index]
+
+
+def run(quantizer, x):
+    x = x.clone().requires_grad_()
+    out = quantizer(x)
+    grad_out = torch.linspace(0.5, 1.5, x.numel()).reshape(x.shape)
+    out.backward(grad_out)
+    return out.detach(), x.grad, grad_out
+
+
+@pytest.mark.parametrize("fmt, bits, lo, hi", FORMATS)
+def test_ste_forward_is_the_stair_and_backward_the_clipped_identity(fmt, bits, lo, hi):
+    q = make_quantizer("weight", fmt, bits, "ste", ANNEAL).train()
+    x = weights() * 2
+    out, grad, grad_out = run(q, x)
+    eps = q.eps
+    u = x / eps
+    assert torch.allclose(out, nearest_level(u, q.grid.levels) * eps, atol=1e-6)
+    inside = ((u >= lo) & (u <= hi)).float()
+    assert 0 < inside.mean() < 1  # both branches of the gradient are exercised
+    assert torch.allclose(grad, grad_out * inside)
+
+
+def test_ste_per_channel_quanta():
+    q = make_quantizer("weight", "int", 2, "ste", ANNEAL, per_channel=True).train()
+    x = weights(1, (4, 3, 3, 3)) * torch.tensor([0.1, 1.0, 3.0, 10.0]).view(-1, 1, 1, 1)
+    out, grad, grad_out = run(q, x)
+    eps = q.eps.view(-1, 1, 1, 1)
+    assert q.eps.shape == (4,) and q.eps[3] > 10 * q.eps[0]
+    u = x / eps
+    assert torch.allclose(out, u.round().clamp(-1, 1) * eps, atol=1e-6)
+    assert torch.allclose(grad, grad_out * ((u >= -1) & (u <= 1)).float())
+
+
+@pytest.mark.parametrize("g_s, alpha", [(1.0, 0.5), (0.4, 0.8), (0.0, 1.0)])
+@pytest.mark.parametrize("fmt, bits, lo, hi", FORMATS[:2])
+def test_aqe_blends_stair_and_identity_with_gradient_two_alpha(g_s, alpha, fmt, bits, lo, hi):
+    q = make_quantizer("weight", fmt, bits, "aqe", ANNEAL).train()
+    q.set_annealing(1.0, g_s)
+    assert q.alpha == pytest.approx(alpha)
+    x = weights(2) * 2
+    out, grad, grad_out = run(q, x)
+    eps = q.eps
+    u = x / eps
+    hard = nearest_level(u, q.grid.levels)
+    assert torch.allclose(out, (alpha * hard + (1 - alpha) * u) * eps, atol=1e-6)
+    inside = ((u >= lo) & (u <= hi)).float()
+    assert torch.allclose(grad, grad_out * 2 * alpha * inside)
+
+
+def test_aqe_at_one_half_has_the_ste_gradient():
+    x = weights(3) * 2
+    ste = make_quantizer("weight", "int", 4, "ste", ANNEAL).train()
+    aqe = make_quantizer("weight", "int", 4, "aqe", ANNEAL).train()
+    aqe.set_annealing(1.0, 1.0)
+    assert torch.equal(run(ste, x)[1], run(aqe, x)[1])
+
+
+@pytest.mark.parametrize("g_s, beta", [(1.0, 1.0), (0.5, math.sqrt(1000.0)), (0.0, 1000.0)])
+def test_mirror_descent_forward_tanh_backward_straight_through(g_s, beta):
+    q = make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL).train()
+    q.set_annealing(0.0, g_s)
+    assert q.beta == pytest.approx(beta)
+    w_aux = weights(4)
+    out, grad, grad_out = run(q, w_aux)
+    eps = q.eps
+    assert eps == pytest.approx(w_aux.abs().mean().item(), rel=0.02)  # binary MSE optimum
+    assert torch.allclose(out, eps * torch.tanh(beta * w_aux / eps), atol=1e-6)
+    # The gradient taken at w updates w~ unchanged (not multiplied by tanh's derivative).
+    assert torch.equal(grad, grad_out)
+
+
+def test_mirror_descent_final_weights_are_signs():
+    q = make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL).train()
+    w_aux = weights(5)
+    q(w_aux)
+    eps = q.eps.clone()
+    q.eval()
+    assert torch.equal(q(w_aux), torch.where(w_aux >= 0, eps, -eps))
+
+
+def test_mirror_descent_sgd_step_moves_the_auxiliary_by_the_gradient_at_w():
+    q = make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL).train()
+    w_aux = torch.nn.Parameter(weights(6))
+    target = weights(7)
+    w = q(w_aux)
+    ((w - target) ** 2).sum().backward()
+    expected = w_aux.detach() - 0.1 * 2 * (w.detach() - target)
+    torch.optim.SGD([w_aux], lr=0.1).step()
+    assert torch.allclose(w_aux.detach(), expected)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS.names())
+def test_every_estimator_is_the_hard_stair_in_eval(estimator):
+    fmt, bits = ("binary", 1) if estimator == "mirror_descent" else ("int", 3)
+    q = make_quantizer("weight", fmt, bits, estimator, ANNEAL).train()
+    q.set_annealing(0.7, 0.7)
+    x = weights(8) * 2
+    train_out = q(x)
+    q.eval()
+    eps = q.eps
+    hard = nearest_level(x / eps, q.grid.levels) * eps
+    assert torch.allclose(q(x), hard, atol=1e-6)
+    assert not torch.allclose(train_out, hard, atol=1e-3) or estimator == "ste"
+
+
+@pytest.mark.parametrize("estimator", ["ste", "aqe"])
+def test_activation_quantizers_calibrate_and_quantize(estimator):
+    q = make_quantizer("activation", "int", 4, estimator, ANNEAL).train()
+    x = torch.relu(weights(9, (2, 3, 8, 8)))
+    out, grad, _ = run(q, x)
+    assert q.grid.lo == 0 and q.grid.hi == 15  # non-negative data: unsigned grid
+    q.eval()
+    assert torch.allclose(q(x), (x / q.eps).round().clamp(0, 15) * q.eps, atol=1e-6)
+
+
+def test_controller_anneals_aqe_towards_the_stair():
+    qs = [[make_quantizer("weight", "int", 2, "aqe", ANNEAL)] for _ in range(2)]
+    controller = AnnealingController(qs, AnnealConfig(start=0.0, end=0.5))
+    assert qs[0][0].alpha == 0.5
+    controller.step(0.25)  # g_s = 0.5 ** 2
+    assert qs[1][0].alpha == pytest.approx(1 - 0.125)
+    controller.step(0.5)
+    assert qs[0][0].alpha == 1.0
+
+
+@pytest.mark.parametrize(
+    "args, culprit",
+    [
+        (("activation", "int", 4, "mirror_descent"), "mirror descent trains weights only"),
+        (("weight", "int", 4, "mirror_descent"), "needs binary weights.*'int' with 4"),
+        (("weight", "ternary", 2, "mirror_descent"), "needs binary weights.*'ternary'"),
+        (("weight", "int", 4, "sgd"), "unknown estimator 'sgd'"),
+        (("weight", "int", 0, "ste"), "0 bits"),
+        (("activation", "int", 0, "aqe"), "0 bits"),
+    ],
+)
+def test_bad_input_names_the_culprit(args, culprit):
+    with pytest.raises(CodesignError, match=culprit):
+        make_quantizer(*args, ANNEAL)
+
+
+def test_mirror_descent_names_its_activation_estimator():
+    assert MirrorDescentQuantizer.ACTIVATION_ESTIMATOR in ESTIMATORS
+    assert MirrorDescentQuantizer.ACTIVATION_ESTIMATOR != "mirror_descent"
