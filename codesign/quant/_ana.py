@@ -34,7 +34,6 @@ Kernel = Callable[..., torch.Tensor]
 
 def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Kernel]:
     cdf, pdf = noise.cdf, noise.pdf
-    offsets = range(-width, width)
 
     def survival(c: torch.Tensor, v: torch.Tensor, s: torch.Tensor, lo, hi, j: int):
         # P(level > c + j): 1 below the grid, 0 above it, the noise CDF in between.
@@ -46,7 +45,7 @@ def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Ke
         v = x / eps - mu
         c = torch.floor(v + 0.5)
         acc = c - width
-        for j in offsets:
+        for j in range(-width, width):
             acc = acc + survival(c, v, s, lo, hi, j)
         return torch.minimum(torch.maximum(acc, lo), hi) * eps
 
@@ -55,7 +54,7 @@ def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Ke
         c = torch.floor(v + 0.5)
         r = torch.rand_like(v)
         acc = c - width
-        for j in offsets:
+        for j in range(-width, width):
             acc = acc + (r < survival(c, v, s, lo, hi, j)).to(v.dtype)
         return torch.minimum(torch.maximum(acc, lo), hi) * eps
 
@@ -78,7 +77,7 @@ def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Ke
         v = x / eps - mu
         c = torch.floor(v + 0.5)
         slope = torch.zeros_like(v)
-        for j in offsets:
+        for j in range(-width, width):
             i = c + j
             inside = (i >= lo) & (i < hi)
             slope = slope + torch.where(inside, pdf(v - i - 0.5, s), 0.0)
@@ -91,31 +90,46 @@ def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Ke
 # -- kernels on any grid: the full sum over thresholds ---------------------------------------
 
 
-def _full_kernels(noise: Noise, strategy: str) -> tuple[Kernel, Kernel]:
+def _full_kernels(noise: Noise, strategy: str, count: int) -> tuple[Kernel, Kernel]:
+    """Kernels summing over all `count` thresholds (unrolled, so inductor fuses them)."""
     cdf, pdf = noise.cdf, noise.pdf
 
     def expectation(x, eps, mu, s, thresholds, levels):
-        v = (x / eps - mu).unsqueeze(-1)
-        gaps = levels[1:] - levels[:-1]
-        return (levels[0] + (gaps * cdf(v - thresholds, s)).sum(-1)) * eps
+        v = x / eps - mu
+        acc = torch.zeros_like(v) + levels[0]
+        for i in range(count):
+            acc = acc + (levels[i + 1] - levels[i]) * cdf(v - thresholds[i], s)
+        return acc * eps
 
     def sample(x, eps, mu, s, thresholds, levels):
-        v = (x / eps - mu).unsqueeze(-1)
-        gaps = levels[1:] - levels[:-1]
+        v = x / eps - mu
         r = torch.rand_like(v)
-        return (levels[0] + (gaps * (r < cdf(v - thresholds, s)).to(v.dtype)).sum(-1)) * eps
+        acc = torch.zeros_like(v) + levels[0]
+        for i in range(count):
+            passed = (r < cdf(v - thresholds[i], s)).to(v.dtype)
+            acc = acc + (levels[i + 1] - levels[i]) * passed
+        return acc * eps
 
     def mode(x, eps, mu, s, thresholds, levels):
-        v = (x / eps - mu).unsqueeze(-1)
-        g = cdf(v - thresholds, s)
-        ones = torch.ones_like(v)
-        probabilities = torch.cat([ones, g], -1) - torch.cat([g, ones - 1.0], -1)
-        return levels[probabilities.argmax(-1)] * eps
+        v = x / eps - mu
+        best = torch.zeros_like(v) + levels[0]
+        best_p = torch.full_like(v, -1.0)
+        above = torch.ones_like(v)
+        for i in range(count + 1):
+            g = cdf(v - thresholds[i], s) if i < count else torch.zeros_like(v)
+            p = above - g
+            better = p > best_p
+            best = torch.where(better, levels[i], best)
+            best_p = torch.where(better, p, best_p)
+            above = g
+        return best * eps
 
     def backward(grad, x, eps, mu, s, thresholds, levels):
-        v = (x / eps - mu).unsqueeze(-1)
-        gaps = levels[1:] - levels[:-1]
-        return grad * (gaps * pdf(v - thresholds, s)).sum(-1)
+        v = x / eps - mu
+        slope = torch.zeros_like(v)
+        for i in range(count):
+            slope = slope + (levels[i + 1] - levels[i]) * pdf(v - thresholds[i], s)
+        return grad * slope
 
     forward = {"expectation": expectation, "random": sample, "mode": mode}[strategy]
     return forward, backward
@@ -142,16 +156,17 @@ def _variant(grid: Grid, noise: str, strategy: str, s: float) -> tuple[_Variant,
             f"unknown forward strategy '{strategy}'; choose one of: {', '.join(STRATEGIES)}"
         )
     width = max(1, math.ceil(shape.radius(s) - 1e-9))
-    windowed = grid.uniform and 2 * width < len(grid.thresholds)
-    key = (windowed, noise, strategy, width if windowed else 0)
+    windowed = grid.uniform
+    count = len(grid.thresholds)
+    key = (windowed, noise, strategy, width if windowed else count)
     variant = _VARIANTS.get(key)
     if variant is None:
         if windowed:
             kernels = _window_kernels(shape, width, strategy)
             name = f"{noise}_{strategy}_w{width}"
         else:
-            kernels = _full_kernels(shape, strategy)
-            name = f"{noise}_{strategy}_full"
+            kernels = _full_kernels(shape, strategy, count)
+            name = f"{noise}_{strategy}_k{count}"
         variant = _VARIANTS[key] = _Variant(*kernels, name)
     return variant, windowed
 
