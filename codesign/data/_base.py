@@ -1,0 +1,119 @@
+"""The dataset registry and its two entry points: `dataset_info` and `load_dataset`.
+
+Costs are computed before any training, so a dataset's shape (`DatasetInfo`) must be known
+from its name and arguments alone, without reading a single file; `load_dataset` is the only
+place that touches the disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from codesign._registry import Registry
+from codesign.errors import CodesignError
+
+DATA_ROOT_ENV = "CODESIGN_DATA"
+DEFAULT_DATA_ROOT = Path("~/.cache/codesign/data")
+
+# Arguments of `load_dataset` that may also sit in a trial's `dataset_args`; they choose where
+# and how files are read, never the shape of the data.
+LOADING_ARGS = ("root", "download", "seed")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model and a cost model need to know about the inputs: classes, channels, size."""
+
+    num_classes: int
+    in_channels: int
+    image_size: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """One sample's shape, (channels, height, width)."""
+        return (self.in_channels, self.image_size, self.image_size)
+
+
+@dataclass
+class DatasetSplits:
+    """Train, validation and test splits (torch Datasets of (image, label)) and their info."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    info: DatasetInfo
+
+
+class DatasetSpec:
+    """One registered dataset: its options, its shape, and how to load it from a data root.
+
+    Subclasses set `options` (accepted `dataset_args` with their defaults) and implement
+    `info` (no file access) and `load`.
+    """
+
+    options: dict[str, Any] = {}
+
+    def info(self, **options: Any) -> DatasetInfo:
+        raise NotImplementedError
+
+    def load(self, root: Path, root_origin: str, download: bool, seed: int,
+             **options: Any) -> DatasetSplits:
+        raise NotImplementedError
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def default_data_root() -> tuple[Path, str]:
+    """The data root when none is given, and where that choice came from (for error messages)."""
+    env = os.environ.get(DATA_ROOT_ENV)
+    if env:
+        return Path(env).expanduser(), f"from ${DATA_ROOT_ENV}"
+    return DEFAULT_DATA_ROOT.expanduser(), f"the default; set ${DATA_ROOT_ENV} or pass root"
+
+
+def _options(name: str, spec: DatasetSpec, given: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(given) - set(spec.options))
+    if unknown:
+        accepted = ", ".join([*LOADING_ARGS, *sorted(spec.options)])
+        raise CodesignError(
+            f"dataset '{name}' has no argument '{unknown[0]}'; accepted: {accepted}"
+        )
+    return {**spec.options, **given}
+
+
+def dataset_info(name: str, **dataset_args: Any) -> DatasetInfo:
+    """Classes, channels and image size of `name` under `dataset_args`, read from no file.
+
+    Accepts the same arguments as `load_dataset` (`root`, `download` and `seed` are ignored),
+    so a trial's `dataset_args` can be passed unchanged.
+    """
+    spec = DATASETS.get(name)
+    given = {k: v for k, v in dataset_args.items() if k not in LOADING_ARGS}
+    return spec.info(**_options(name, spec, given))
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    seed: int = 0,
+    **dataset_args: Any,
+) -> DatasetSplits:
+    """Train / validation / test splits of `name`, read from `root` (downloaded only if asked).
+
+    `root` defaults to `$CODESIGN_DATA`, else `~/.cache/codesign/data`. `seed` fixes the
+    validation split carved from the training files, so every trial sees the same split.
+    """
+    spec = DATASETS.get(name)
+    options = _options(name, spec, dataset_args)
+    if root is None:
+        root_path, origin = default_data_root()
+    else:
+        root_path, origin = Path(root).expanduser(), "given as root"
+    return spec.load(root_path, origin, bool(download), int(seed), **options)
