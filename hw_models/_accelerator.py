@@ -155,19 +155,19 @@ class Accelerator(CostModel):
         return modes
 
     def details(self) -> dict[str, object]:
-        native = ", ".join(
-            f"w{w}a{a}: {m.macs_per_cycle:g} MAC/cycle, {m.energy_per_mac_pj:g} pJ/MAC"
+        native = [
+            f"w{w}a{a}: {m.macs_per_cycle:g} MACs/cycle, {m.energy_per_mac_pj:g} pJ/MAC"
             for w, a, m in self.precision_grid()
-        )
+        ]
         return {
             "clock": f"{self.clock_hz / 1e6:g} MHz",
             "native precisions (32 = float)": native,
             "layer kinds (utilisation)": ", ".join(
                 f"{k} {u:g}" for k, u in self.kind_utilization.items() if u > 0
             ),
-            "memory": "; ".join(
-                f"{m.name}: {m.holds}, {m.pj_per_bit:g} pJ/bit, {m.bits_per_cycle:g} bit/cycle"
+            "memory levels": [
+                f"{m.name}: {m.holds}, {m.pj_per_bit:g} pJ/bit, {m.bits_per_cycle:g} bits/cycle"
                 for m in self.memory
-            ),
+            ],
             "supports": self.supports,
         }

@@ -56,12 +56,12 @@ def register_model(name: str, factory: Callable[[], CostModel], source: str,
     _sources[name] = source
 
 
-def _register_yaml(path: Path, scanning: bool = False) -> str:
+def _register_yaml(path: Path, scanning: bool = False, source: str = "") -> str:
     """Register one YAML file; while scanning the search path, an earlier file's name wins."""
     model = load_yaml_model(path)
-    source = str(path.resolve())
+    source = source or str(path.resolve())
     owner = _sources.get(model.name, "")
-    if scanning and owner.endswith((".yaml", ".yml")) and model.name not in _shipped:
+    if scanning and model.name not in _shipped and owner.endswith((".yaml", ".yml")):
         return model.name
     register_model(model.name, partial(_same, model), source, model.description)
     return model.name
@@ -74,7 +74,7 @@ def _same(model: CostModel) -> CostModel:
 def register_shipped() -> None:
     """Register the YAML accelerators shipped in `hw_models/accelerators` (names reserved)."""
     for path in sorted(shipped_dir().glob("*.yaml")):
-        _shipped.add(_register_yaml(path))
+        _shipped.add(_register_yaml(path, source=f"shipped ({path.name})"))
     _scanned_dirs.add(shipped_dir().resolve())
 
 
@@ -129,6 +129,12 @@ def get_cost_model(name: str, hw_dirs: Iterable[str | Path] = ()) -> CostModel:
         name = _register_yaml(Path(name))
     elif name not in COST_MODELS:
         load_plugins(hw_dirs)
+    if name not in COST_MODELS:
+        choices = ", ".join(COST_MODELS.names())
+        raise CodesignError(
+            f"unknown cost model '{name}'; choose one of: {choices} (see `codesign hw list`), "
+            f"or give a YAML accelerator by path, --hw-dir or ${HW_PATH_ENV}"
+        )
     if name not in _instances:
         model = COST_MODELS.get(name)()
         if not isinstance(model, CostModel):

@@ -29,7 +29,7 @@ def _hw_names(hw: Sequence[str] | str) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _cached_layers(model: str, num_classes: int, in_channels: int, image_size: Any,
+def _cached_layers(model: str, num_classes: int, in_channels: int, image_size: int,
                    model_args: str, input_shape: tuple[int, ...]) -> ModelLayers:
     from codesign.models import create_model
 
@@ -40,33 +40,51 @@ def _cached_layers(model: str, num_classes: int, in_channels: int, image_size: A
 def model_layers(
     model: str,
     num_classes: int,
-    in_channels: int,
-    image_size: int | tuple[int, int],
+    in_channels: int | None = None,
+    image_size: int | None = None,
     model_args: dict[str, Any] | None = None,
     input_shape: Sequence[int] | None = None,
 ) -> ModelLayers:
-    """Layers of a registry model (cached); input defaults to one image of `image_size`."""
-    size = tuple(image_size) if isinstance(image_size, list | tuple) else image_size
-    if input_shape is None:
-        hw = size if isinstance(size, tuple) else (size, size)
-        input_shape = (1, in_channels, *hw)
+    """Layers of a registry model, cached per architecture and input shape.
+
+    Channels and image size default to the input shape's, else to the model's natural input;
+    the input shape defaults to one image (N = 1).
+    """
+    if input_shape is not None:
+        input_shape = _checked_shape(input_shape)
+        in_channels, image_size = input_shape[1], input_shape[2]
+    if in_channels is None or image_size is None:
+        from codesign.models import MODELS
+
+        natural_channels, natural_size = MODELS.get(model).natural_input
+        in_channels = natural_channels if in_channels is None else in_channels
+        image_size = natural_size if image_size is None else image_size
+    shape = tuple(input_shape or (1, in_channels, image_size, image_size))
     args = json.dumps(model_args or {}, sort_keys=True, default=str)
-    return _cached_layers(model, num_classes, in_channels, size, args, tuple(input_shape))
+    return _cached_layers(model, num_classes, in_channels, image_size, args, shape)
+
+
+def _checked_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) != 4 or min(shape) < 1:
+        raise CodesignError(f"input shape {shape} must be four positive sizes N,C,H,W")
+    if shape[2] != shape[3]:
+        raise CodesignError(
+            f"input shape {shape} is not square; registry models take one image size (H = W)"
+        )
+    return shape
 
 
 def config_layers(cfg: TrialConfig, input_shape: Sequence[int] | None = None) -> ModelLayers:
-    """Layers of the config's float model, built from the model and dataset registries."""
+    """Layers of the config's float model, built from the model and dataset registries.
+
+    The dataset (with `cfg.dataset_args`) gives classes, channels and image size, read from
+    no file; an explicit `input_shape` overrides channels and size.
+    """
     from codesign.data import dataset_info
 
-    info = dataset_info(cfg.dataset)
-    in_channels, image_size = info.in_channels, info.image_size
-    if input_shape is not None:
-        if len(input_shape) != 4:
-            raise CodesignError(f"input shape {tuple(input_shape)} must be N,C,H,W")
-        in_channels = int(input_shape[1])
-        height, width = int(input_shape[2]), int(input_shape[3])
-        image_size = height if height == width else (height, width)
-    return model_layers(cfg.model, info.num_classes, in_channels, image_size,
+    info = dataset_info(cfg.dataset, **cfg.dataset_args)
+    return model_layers(cfg.model, info.num_classes, info.in_channels, info.image_size,
                         cfg.model_args, input_shape)
 
 
