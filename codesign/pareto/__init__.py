@@ -9,6 +9,7 @@ trial) and a list of objectives (`Objective`, `"column:max"` strings, or any obj
 from codesign.pareto._dominance import non_dominated_mask, pareto_ranks
 from codesign.pareto._frame import (
     eligible_rows,
+    feasible_rows,
     front_hypervolume,
     objective_values,
     pareto_frame,
@@ -23,6 +24,7 @@ __all__ = [
     "Objective",
     "as_objectives",
     "eligible_rows",
+    "feasible_rows",
     "front_hypervolume",
     "hypervolume",
     "knee_index",

@@ -47,9 +47,15 @@ def eligible_rows(df: pd.DataFrame, objectives: Iterable[Any]) -> np.ndarray:
     mask = np.isfinite(values).all(axis=1)
     if "state" in df.columns:
         mask &= np.array([_state_name(s) == COMPLETE for s in df["state"]], dtype=bool)
-    if "feasible" in df.columns:
-        mask &= df["feasible"].fillna(False).astype(bool).to_numpy()
-    return mask
+    return mask & feasible_rows(df)
+
+
+def feasible_rows(df: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows whose `feasible` flag is true (bools, 0/1 or "True"/"False"
+    read from a CSV; an empty cell is False); all True when the column is absent."""
+    if "feasible" not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    return np.array([_truthy(v) for v in df["feasible"]], dtype=bool)
 
 
 def pareto_frame(df: pd.DataFrame, objectives: Iterable[Any]) -> pd.DataFrame:
@@ -117,3 +123,12 @@ def _state_name(state: Any) -> str:
     if not isinstance(name, str):
         name = str(state)
     return name.rsplit(".", 1)[-1].upper()
+
+
+def _truthy(value: Any) -> bool:
+    """A `feasible` cell: bools, 0/1, "True"/"False" from a CSV; missing counts as False."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return bool(value)

@@ -18,7 +18,7 @@ import torch
 
 from codesign.quant._grid import Grid
 
-MAX_SAMPLE = 8192
+MAX_SAMPLE = 4096
 _CANDIDATES = 16
 _LOWEST_FRACTION = 0.01
 _ROUNDS = 2

@@ -4,9 +4,10 @@ Eager, every elementwise step of the windowed op writes a full tensor; fused by 
 whole forward (and the whole backward) is one loop over the input. Policy, from the
 environment variable `CODESIGN_COMPILE`:
 
-- `auto` (default): compiled when the tensor has at least `AUTO_MIN_NUMEL` elements, where
-  fusion pays for the compile (seconds, once per process and kernel variant, less with
-  inductor's on-disk cache); smaller tensors run eagerly.
+- `auto` (default): a kernel is compiled the first time it meets a tensor of at least
+  `AUTO_MIN_NUMEL` elements, where fusion pays for the compile (seconds, once per process and
+  kernel variant, less with inductor's on-disk cache); from then on it runs compiled for every
+  size. A kernel that only ever sees small tensors stays eager.
 - `1` / `on`: always compiled.  `0` / `off`: never (debugging, or no C++ compiler).
 
 Recompilation: every number that changes during a search or a training run (bit-width bounds,
@@ -70,7 +71,9 @@ class Fusable:
         if self._broken:
             return False
         mode = compile_mode()
-        return mode == "on" or (mode == "auto" and numel >= AUTO_MIN_NUMEL)
+        if mode == "auto":
+            return self._compiled is not None or numel >= AUTO_MIN_NUMEL
+        return mode == "on"
 
     def _get_compiled(self) -> Callable[..., torch.Tensor]:
         if self._compiled is None:

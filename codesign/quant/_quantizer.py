@@ -6,13 +6,16 @@ hard stair used in evaluation. An estimator subclass only decides what `forward`
 training and which gradient flows back. `make_quantizer` builds one from a layer's config.
 
 eps rule (see `_calibration.py` for the error-minimising search):
-- weights: recomputed from the current weights at every training forward (detached, per
-  tensor or per output channel), so the grid follows the weights as they train; evaluation
-  reuses the value of the last training forward.
-- activations: the first forward calibrates on its batch, picking signed or unsigned (int
-  formats) by whichever grid quantizes the batch with the lower error; afterwards every
-  training forward moves eps by an exponential moving average (momentum `EPS_MOMENTUM`) of
-  the batch's best eps, like batch-norm statistics. Evaluation uses the stored eps.
+- weights: computed from the current weights (detached, per tensor or per output channel), so
+  the grid follows the weights as they train.
+- activations: the first forward calibrates on its batch, picking signed or unsigned (int and
+  binary formats) by whichever grid quantizes the batch with the lower error; later refreshes
+  move eps by an exponential moving average (momentum `EPS_MOMENTUM`) of the batch's best eps,
+  like batch-norm statistics.
+- both are refreshed at each of the first `REFRESH_WARMUP` training forwards, when the scales
+  move fast, then every `REFRESH_EVERY` training forwards (the search costs more than the
+  quantizer itself). Evaluation uses the stored eps, calibrating first if it never was, and
+  refreshes a weight eps once if the weights changed since (the last training steps).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from codesign.quant._grid import Grid, grid_for
 
 ESTIMATORS: Registry[type[Quantizer]] = Registry("estimator")
 
-EPS_MOMENTUM = 0.1
+EPS_MOMENTUM = 0.25
+REFRESH_WARMUP = 8
+REFRESH_EVERY = 16
 _UNDECIDED, _UNSIGNED, _SIGNED = -1, 0, 1
 
 
@@ -66,6 +71,8 @@ class Quantizer(nn.Module):
         self.g_s = 1.0
         self.register_buffer("eps", torch.ones(()))
         self.register_buffer("calibrations", torch.zeros((), dtype=torch.long))
+        self._training_steps = 0
+        self._weights_seen: tuple[int, int] | None = None
         signedness = _SIGNED if role == "weight" else _UNDECIDED
         self.register_buffer("signedness", torch.tensor(signedness, dtype=torch.int8))
 
@@ -96,12 +103,24 @@ class Quantizer(nn.Module):
         """eps, shaped to broadcast against `x`; updates it first in training (see module doc)."""
         if self.grid is None:
             raise CodesignError(f"a float {self.role} quantizer has no quantum")
-        if self.training or int(self.calibrations) == 0:
+        if self._due_for_refresh(x):
             with torch.no_grad():
                 self._calibrate(x)
+            self._weights_seen = _identity(x) if self.role == "weight" else None
+        if self.training:
+            self._training_steps += 1
         if self.per_channel:
             return self.eps.view(-1, *([1] * (x.dim() - 1)))
         return self.eps
+
+    def _due_for_refresh(self, x: torch.Tensor) -> bool:
+        if int(self.calibrations) == 0:
+            return True
+        if not self.training:
+            # Weights trained since the last refresh get their final eps once.
+            return self.role == "weight" and _identity(x) != self._weights_seen
+        step = self._training_steps
+        return step < REFRESH_WARMUP or step % REFRESH_EVERY == 0
 
     def hard(self, x: torch.Tensor) -> torch.Tensor:
         """eps * Q(x / eps): the truly quantized tensor."""
@@ -163,6 +182,11 @@ class Quantizer(nn.Module):
             f"role={self.role}, fmt={self.fmt}, bits={self.bits}, "
             f"per_channel={self.per_channel}, mu={mu:.4g}, s={s:.4g}"
         )
+
+
+def _identity(x: torch.Tensor) -> tuple[int, int]:
+    """Changes whenever the tensor is replaced or modified in place (optimizer steps)."""
+    return x.data_ptr(), x._version
 
 
 class FloatQuantizer(Quantizer):

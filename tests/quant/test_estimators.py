@@ -181,3 +181,16 @@ def test_bad_input_names_the_culprit(args, culprit):
 def test_mirror_descent_names_its_activation_estimator():
     assert MirrorDescentQuantizer.ACTIVATION_ESTIMATOR in ESTIMATORS
     assert MirrorDescentQuantizer.ACTIVATION_ESTIMATOR != "mirror_descent"
+
+
+def test_fused_straight_through_kernels_match_eager(monkeypatch):
+    x = weights(10, (4, 8, 6, 6)) * 3
+    results = []
+    for mode in ("0", "1"):
+        monkeypatch.setenv("CODESIGN_COMPILE", mode)
+        q = make_quantizer("activation", "int", 3, "aqe", ANNEAL).train()
+        q.set_annealing(1.0, 0.4)
+        results.append(run(q, x)[:2])
+    (out0, grad0), (out1, grad1) = results
+    torch.testing.assert_close(out1, out0)
+    assert torch.equal(grad1, grad0)

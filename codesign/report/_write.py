@@ -1,0 +1,34 @@
+"""Everything a finished (or running) search reports, written in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from codesign.pareto import as_objectives
+from codesign.report._html import write_pareto_html
+from codesign.report._png import write_pareto_png
+from codesign.report._tables import write_pareto_csv, write_trials_csv
+
+
+def write_report(
+    df: pd.DataFrame,
+    objectives: Iterable[Any],
+    out_dir: str | Path,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write trials.csv, pareto.csv and, with two objectives or more, pareto.png and
+    pareto.html into `out_dir`; return their paths by kind (trials, pareto, png, html)."""
+    parsed = as_objectives(objectives)
+    out = Path(out_dir)
+    paths = {
+        "trials": write_trials_csv(df, parsed, out / "trials.csv"),
+        "pareto": write_pareto_csv(df, parsed, out / "pareto.csv"),
+    }
+    if len(parsed) >= 2:
+        paths["png"] = write_pareto_png(df, parsed, out / "pareto.png", title=title)
+        paths["html"] = write_pareto_html(df, parsed, out / "pareto.html", title=title)
+    return paths
