@@ -1,0 +1,42 @@
+"""`codesign pareto`: rewrite a study's front, optionally re-scored under other cost models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "pareto",
+        help="re-score a finished study under any cost model and rewrite its front",
+        description="Read a study, re-score every trial under --hw cost models (shipped or "
+        "plugged in) without retraining, and rewrite trials.csv, pareto.csv and the figures.",
+    )
+    parser.add_argument("--out", type=Path, help="run directory of a search")
+    parser.add_argument("--storage", help="Optuna storage URL (instead of --out's)")
+    parser.add_argument("--study", help="study name (instead of --out's)")
+    parser.add_argument("--hw", help="cost models to re-score under and optimise, "
+                        "comma-separated (default: the study's own objectives, as stored)")
+    parser.add_argument("--report-dir", type=Path,
+                        help="where to write the report (default: --out)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.commands.search import print_report
+    from codesign.errors import CodesignError
+    from codesign.search import locate_study, report_study
+    from codesign.search._settings import parse_hw
+
+    manifest = locate_study(args.out, args.storage, args.study)
+    report_dir = args.report_dir or args.out
+    if report_dir is None:
+        raise CodesignError("with --storage/--study, say where to write with --report-dir DIR")
+    report = report_study(manifest, report_dir.resolve(), hw=parse_hw(args.hw))
+    print_report(report)
+    if args.json:
+        print(json.dumps(report.summary()))
+    return 0

@@ -1,0 +1,65 @@
+"""`codesign search`: run (or resume) a search and write its Pareto front."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from codesign.search._samplers import SAMPLERS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="search per-layer bits and ANA settings; write the Pareto front",
+        description="Search a space (default: digits_cnn, embedded data) with Optuna, locally "
+        "or on Ray. Running the same command again resumes the study.",
+    )
+    parser.add_argument("--space", default="digits_cnn", help="space name or YAML file")
+    parser.add_argument("--trials", type=int, default=20,
+                        help="finished trials the study should hold (default 20)")
+    parser.add_argument("--epochs", type=int, help="override the space's training epochs")
+    parser.add_argument("--sampler", default="nsga2", choices=SAMPLERS.names(),
+                        help="Optuna sampler (default nsga2)")
+    parser.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    parser.add_argument("--hw", help="cost models as objectives, comma-separated "
+                        "(NAME, NAME.METRIC or a YAML path); default: the space's objectives")
+    parser.add_argument("--backend", default="local", choices=("local", "ray"))
+    parser.add_argument("--address", help="Ray cluster address HOST:PORT (with --backend ray)")
+    parser.add_argument("--workers", type=int, help="parallel trials (default: 1 locally, "
+                        "as many as the Ray cluster's CPUs allow)")
+    parser.add_argument("--cpus-per-trial", type=int, help="CPUs (torch threads) per trial")
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per Ray trial")
+    parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
+    parser.add_argument("--study", help="study name (default: the space's name)")
+    parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.search import SearchRequest, run_search
+    from codesign.search._settings import parse_hw
+
+    request = SearchRequest(
+        space=args.space, trials=args.trials, epochs=args.epochs, sampler=args.sampler,
+        seed=args.seed, hw=parse_hw(args.hw), backend=args.backend, address=args.address,
+        workers=args.workers, cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
+        out=args.out,
+    )
+    report = run_search(request)
+    print_report(report)
+    if args.json:
+        print(json.dumps(report.summary()))
+    return 0
+
+
+def print_report(report) -> None:
+    """The front table, hypervolume and the files written."""
+    print()
+    print(report.table)
+    print(f"hypervolume (normalised): {report.hypervolume:.4f}")
+    for kind, path in report.paths.items():
+        print(f"{kind:>8s}: {path}")

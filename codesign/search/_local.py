@@ -1,0 +1,111 @@
+"""The local backend: Optuna workers on this machine, one process each, sharing the storage.
+
+One worker runs in the calling process; several run as spawned processes (each with its own
+torch threads), the way Optuna parallelises over an RDB storage. A worker is a plain loop,
+`work(storage_url, study_name, target, ...)`: ask, run the trial, tell, until the study holds
+`target` finished trials; a worker on another machine runs the very same loop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+
+from codesign.search._samplers import make_sampler
+from codesign.search._settings import SearchSettings
+from codesign.search._storage import open_storage
+from codesign.search._trial import run_trial
+
+
+def _claimed(study) -> int:
+    """Trials finished or in progress: the loop stops when these reach the target."""
+    from optuna.trial import TrialState
+
+    states = (TrialState.COMPLETE, TrialState.RUNNING)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def work(
+    storage_url: str,
+    study_name: str,
+    target: int,
+    seed_offset: int = 0,
+    num_threads: int | None = None,
+) -> int:
+    """Run trials until the study holds `target` COMPLETE trials; returns how many it ran.
+
+    Crashes (not outcomes such as divergence, which are recorded) mark the trial FAIL and
+    propagate, so the next run of the search requeues it.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    storage = open_storage(storage_url)
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    settings = SearchSettings.of_study(study)
+    existing = len(study.get_trials(deepcopy=False))
+    study.sampler = make_sampler(
+        settings.sampler, seed=settings.seed + existing + seed_offset, n_trials=target
+    )
+    space = settings.load_space()
+    ran = 0
+    while _claimed(study) < target:
+        trial = study.ask()
+        try:
+            values = run_trial(trial, space, settings, num_threads=num_threads)
+        except BaseException:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        study.tell(trial, values)
+        ran += 1
+    return ran
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker process is sent SIGTERM when the driver dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def _worker_main(storage_url: str, study_name: str, target: int, seed_offset: int,
+                 num_threads: int) -> None:
+    _die_with_parent()
+    os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
+    work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads)
+
+
+def run_local(
+    storage_url: str, study_name: str, target: int, workers: int, threads_per_trial: int
+) -> None:
+    """Run the search on this machine with `workers` parallel trials."""
+    if workers <= 1:
+        work(storage_url, study_name, target, num_threads=threads_per_trial)
+        return
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_worker_main,
+            args=(storage_url, study_name, target, index, threads_per_trial),
+            name=f"codesign-worker-{index}",
+        )
+        for index in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+        raise
+    failed = [p.name for p in processes if p.exitcode not in (0, None)]
+    if failed:
+        raise RuntimeError(f"search worker(s) {', '.join(failed)} crashed; see their output")

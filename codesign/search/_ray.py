@@ -1,0 +1,162 @@
+"""The Ray backend: Ray Tune with OptunaSearch, writing the very same Optuna storage.
+
+The driver's OptunaSearch asks the study for each trial (define-by-run through the space,
+so the parameters land in the storage at once) and tells the values back; each trial runs
+as a Ray Tune trial with its own CPU / GPU resources and as many torch threads as CPUs, and
+re-attaches to its Optuna trial by id (`run_stored_trial`) to record config, costs and
+accuracy. One storage, one analysis path, one resume story, whatever the backend.
+Connecting to a cluster started with `ray start --head` needs its token: export
+`RAY_AUTH_MODE=token` and have `~/.ray/auth_token` (or `RAY_AUTH_TOKEN`) match the head's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codesign.errors import CodesignError
+from codesign.search._samplers import make_sampler
+from codesign.search._settings import SearchSettings
+from codesign.search._storage import open_storage
+from codesign.search._trial import run_stored_trial
+
+TRIAL_ID_KEY = "optuna_trial_id"
+
+
+@dataclass(frozen=True)
+class RayResources:
+    """Where and how wide: cluster address (None: start Ray here), parallel trials, and the
+    CPUs and GPUs each trial reserves."""
+
+    address: str | None = None
+    workers: int | None = None
+    cpus_per_trial: int | None = None
+    gpus_per_trial: float = 0.0
+
+
+def _metric(index: int) -> str:
+    return f"objective_{index}"
+
+
+def _trainable(config: dict[str, Any], storage_url: str, study_name: str, threads: int) -> None:
+    from ray import tune
+
+    values = run_stored_trial(storage_url, study_name, int(config[TRIAL_ID_KEY]), threads)
+    tune.report({_metric(i): v for i, v in enumerate(values)})
+
+
+class _DefineByRun:
+    """Suggests a trial's parameters through the space; a module-level class because Ray Tune
+    pickles its searcher (and so this function) at every experiment checkpoint."""
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self._settings = settings
+        self._space = None
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        if self._space is None:
+            self._space = self._settings.load_space()
+        self._space.sample(trial, epochs=self._settings.epochs, seed=self._settings.seed)
+        return {TRIAL_ID_KEY: trial._trial_id}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_settings": self._settings, "_space": None}
+
+
+def connect(address: str | None) -> bool:
+    """Start or join Ray; returns True when this call started it (so it shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=True,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        where = address or "a local Ray instance"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CodesignError(
+            f"cannot connect to Ray at {where} ({first}); check --address, and for a "
+            "cluster started with `ray start --head` export RAY_AUTH_MODE=token with the "
+            "head's token in ~/.ray/auth_token or RAY_AUTH_TOKEN"
+        ) from None
+    return True
+
+
+def plan(resources: RayResources) -> tuple[int, int]:
+    """(parallel trials, CPUs per trial) from what the Ray cluster offers."""
+    import ray
+
+    total_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    cpus = resources.cpus_per_trial
+    workers = resources.workers
+    if cpus is None:
+        cpus = max(1, total_cpus // workers) if workers else 1
+    if workers is None:
+        workers = max(1, total_cpus // cpus)
+    return workers, cpus
+
+
+def run_ray(
+    storage_url: str,
+    study_name: str,
+    remaining: int,
+    run_dir: Path,
+    resources: RayResources,
+) -> None:
+    """Run `remaining` more trials through Ray Tune into the study's storage."""
+    import ray
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    storage = open_storage(storage_url)
+    import optuna
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    settings = SearchSettings.of_study(study)
+    objectives = settings.objective_list
+    existing = len(study.get_trials(deepcopy=False))
+    target = existing + remaining
+    sampler = make_sampler(settings.sampler, seed=settings.seed + existing, n_trials=target)
+
+    started = connect(resources.address)
+    try:
+        workers, cpus = plan(resources)
+        searcher = OptunaSearch(
+            space=_DefineByRun(settings),
+            metric=[_metric(i) for i in range(len(objectives))],
+            mode=[o.direction for o in objectives],
+            sampler=sampler,
+            study_name=study_name,
+            storage=storage,
+        )
+        trainable = tune.with_resources(
+            tune.with_parameters(
+                _trainable, storage_url=storage_url, study_name=study_name, threads=cpus
+            ),
+            {"cpu": cpus, "gpu": resources.gpus_per_trial},
+        )
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=ConcurrencyLimiter(searcher, max_concurrent=workers),
+                num_samples=remaining,
+            ),
+            run_config=tune.RunConfig(
+                name=study_name,
+                storage_path=str((run_dir / "ray").resolve()),
+                verbose=0,
+            ),
+        )
+        results = tuner.fit()
+        errors = results.errors
+        if errors:
+            raise RuntimeError(
+                f"{len(errors)} Ray trial(s) crashed, first: {errors[0]}; the next run of the "
+                "same search requeues them"
+            )
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,195 @@
+"""One search from start to report: open or resume the study, run a backend, write the front.
+
+The study (storage URL and name) is the search: the settings are stored in it, so running the
+same command again resumes it (finished trials kept, lost ones requeued, see `_resume.py`)
+until it holds the requested number of finished trials, whatever backend ran the earlier part.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from codesign.errors import CodesignError
+from codesign.search._ray import RayResources
+from codesign.search._report import SearchReport, report_study
+from codesign.search._resume import count_complete, repair
+from codesign.search._samplers import SAMPLERS
+from codesign.search._settings import SearchSettings, objectives_for, scored_models
+from codesign.search._storage import Manifest, default_storage_url, open_storage
+
+if TYPE_CHECKING:
+    import optuna
+
+BACKENDS = ("local", "ray")
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+@dataclass
+class SearchRequest:
+    """What `codesign search` was asked: every option has the default of the command."""
+
+    space: str = "digits_cnn"
+    trials: int = 20
+    epochs: int | None = None
+    sampler: str = "nsga2"
+    seed: int = 0
+    hw: list[str] = field(default_factory=list)
+    backend: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    cpus_per_trial: int | None = None
+    gpus_per_trial: float = 0.0
+    storage: str | None = None
+    study: str | None = None
+    out: Path | None = None
+
+    def check(self) -> None:
+        if self.trials < 1:
+            raise CodesignError(f"--trials {self.trials}; ask for at least 1 trial")
+        if self.epochs is not None and self.epochs < 1:
+            raise CodesignError(f"--epochs {self.epochs}; train for at least 1 epoch")
+        if self.backend not in BACKENDS:
+            raise CodesignError(
+                f"unknown backend '{self.backend}'; choose one of: {', '.join(BACKENDS)}"
+            )
+        if self.workers is not None and self.workers < 1:
+            raise CodesignError(f"--workers {self.workers}; use 1 or more parallel trials")
+        if self.cpus_per_trial is not None and self.cpus_per_trial < 1:
+            raise CodesignError(f"--cpus-per-trial {self.cpus_per_trial}; use 1 or more")
+        if self.gpus_per_trial < 0:
+            raise CodesignError(f"--gpus-per-trial {self.gpus_per_trial}; use 0 or more")
+        if self.address and self.backend != "ray":
+            raise CodesignError("--address names a Ray cluster; add --backend ray")
+        SAMPLERS.get(self.sampler)
+
+
+def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
+    """Validate the request, create the study or check that it is the same search; returns
+    where the study lives, its settings and the run directory."""
+    from codesign.space import load_space
+    from hw_models import get_cost_model
+
+    request.check()
+    space = load_space(request.space)
+    objectives = objectives_for(space, request.hw)
+    hw = scored_models(space, request.hw)
+    for name in hw:
+        get_cost_model(name)
+    run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
+    storage_url = request.storage or default_storage_url(run_dir)
+    manifest = Manifest(storage=storage_url, study=request.study or space.name)
+    settings = SearchSettings(
+        space=space.raw,
+        space_source=space.source,
+        objectives=[
+            {"metric": o.metric, "direction": o.direction, "cost_model": o.cost_model}
+            for o in objectives
+        ],
+        hw=hw,
+        sampler=request.sampler,
+        seed=request.seed,
+        epochs=request.epochs,
+        run_dir=str(run_dir),
+    )
+    study = _open_or_create(manifest, settings)
+    settings = SearchSettings.of_study(study)
+    manifest.write(run_dir)
+    return manifest, settings, run_dir
+
+
+def _open_or_create(manifest: Manifest, settings: SearchSettings) -> optuna.Study:
+    import optuna
+
+    storage = open_storage(manifest.storage)
+    directions = [o.optuna_direction for o in settings.objective_list]
+    study = optuna.create_study(
+        storage=storage, study_name=manifest.study, directions=directions, load_if_exists=True
+    )
+    stored = study.user_attrs.get("codesign.search")
+    if stored is None:
+        settings.save(study)
+        return study
+    _check_same_search(SearchSettings.from_dict(stored), settings, manifest)
+    return study
+
+
+def _check_same_search(
+    stored: SearchSettings, asked: SearchSettings, manifest: Manifest
+) -> None:
+    """A resumed study must be the same search; anything else would mix incomparable trials."""
+    fix = f"pass a new --study (or --out) to start another search beside '{manifest.study}'"
+    if stored.space != asked.space:
+        raise CodesignError(
+            f"study '{manifest.study}' was made from another version of space "
+            f"{stored.space_source}; {fix}"
+        )
+    if stored.objectives != asked.objectives:
+        raise CodesignError(
+            f"study '{manifest.study}' optimises {stored.columns}, not {asked.columns}; "
+            f"re-score it with `codesign pareto --hw ...` without retraining, or {fix}"
+        )
+    for name, flag in (("epochs", "--epochs"), ("seed", "--seed")):
+        if getattr(stored, name) != getattr(asked, name):
+            raise CodesignError(
+                f"study '{manifest.study}' was run with {name}={getattr(stored, name)}, now "
+                f"{getattr(asked, name)}; drop or match {flag}, or {fix}"
+            )
+    missing = [name for name in asked.hw if name not in stored.hw]
+    if missing:
+        raise CodesignError(
+            f"study '{manifest.study}' was not scored under {missing}; re-score it with "
+            f"`codesign pareto --hw {','.join(missing)}`, or {fix}"
+        )
+
+
+def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchReport:
+    """Run (or resume) the search until the study holds `request.trials` finished trials,
+    then write trials.csv, pareto.csv and the figures into the run directory."""
+    import optuna
+
+    from codesign.search._progress import Progress
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = stream or sys.stdout
+    manifest, settings, run_dir = prepare(request)
+
+    study = optuna.load_study(study_name=manifest.study, storage=open_storage(manifest.storage))
+    resumed = repair(study)
+    if resumed.complete or resumed.recovered or resumed.requeued:
+        out.write(f"resuming study '{manifest.study}': {resumed.describe()}\n")
+    remaining = request.trials - count_complete(study)
+    out.write(
+        f"search '{manifest.study}': {remaining} trial(s) to run of {request.trials}, "
+        f"objectives {', '.join(settings.columns)}, sampler {settings.sampler}, "
+        f"backend {request.backend}\nstudy {manifest.storage}\n"
+    )
+    out.flush()
+    if remaining > 0:
+        with Progress(manifest.storage, manifest.study, request.trials, stream=out):
+            _run_backend(request, manifest, remaining, run_dir)
+    return report_study(manifest, run_dir)
+
+
+def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
+                 run_dir: Path) -> None:
+    if request.backend == "ray":
+        from codesign.search._ray import run_ray
+
+        resources = RayResources(
+            address=request.address,
+            workers=request.workers,
+            cpus_per_trial=request.cpus_per_trial,
+            gpus_per_trial=request.gpus_per_trial,
+        )
+        run_ray(manifest.storage, manifest.study, remaining, run_dir, resources)
+        return
+    from codesign.search._local import run_local
+
+    workers = request.workers or 1
+    cpus = os.cpu_count() or 1
+    threads = request.cpus_per_trial or max(1, cpus // workers)
+    run_local(manifest.storage, manifest.study, request.trials, workers, threads)

@@ -1,0 +1,151 @@
+"""One trial of a search, the piece every backend calls: config -> costs -> feasibility ->
+train -> record.
+
+`run_trial` works on any `optuna.Trial`: the one `study.ask()` gave a local worker, or one
+re-attached by id in a Ray task (`run_stored_trial`). It writes everything about the trial
+into the storage (config, costs, constraints, accuracies, curves, checkpoint, and last the
+objective values) and returns the values; the caller only has to `tell` them. A trial whose
+values were recorded but never told (its driver died) is completed on resume, not rerun.
+
+Outcomes (user attribute `status`): `ok` and `stopped` trained; `failed` diverged (a result of
+the config, kept); `infeasible` broke a budget or a cost model refused it, and was never
+trained. Infeasible trials carry accuracy 0 in the Optuna values (the samplers also see the
+violated constraints); their `val_accuracy` attribute stays empty.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codesign.errors import CodesignError
+from codesign.search._settings import SearchSettings
+
+if TYPE_CHECKING:
+    import optuna
+
+    from codesign.config import TrialConfig
+    from codesign.space import SearchSpace
+
+VALUES_ATTR = "values"
+TRIALS_DIR = "trials"
+
+
+def score(cfg: TrialConfig, hw: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Costs under each cost model, and the refusals (model -> reason) of models that cannot
+    run the config. Pure: the same config always gives the same costs."""
+    from hw_models import get_cost_model, score_config
+
+    costs: dict[str, dict[str, float]] = {}
+    refusals: dict[str, str] = {}
+    for ref in hw:
+        name = get_cost_model(ref).name
+        try:
+            costs.update(score_config(cfg, [ref]))
+        except CodesignError as err:
+            refusals[name] = str(err)
+    return costs, refusals
+
+
+def constraint_values(
+    space: SearchSpace, costs: dict[str, dict[str, float]], refusals: dict[str, str]
+) -> dict[str, float]:
+    """Optuna constraint values (<= 0 feasible): relative excess over each budget, and 1 for
+    every cost model that refused the config."""
+    values = {f"supported.{name}": 1.0 for name in refusals}
+    for constraint in space.constraints:
+        if constraint.cost_model in refusals:
+            continue
+        values[constraint.column] = constraint.violation(costs)
+    return values
+
+
+def objective_values(
+    settings: SearchSettings, costs: dict[str, dict[str, float]], accuracy: float | None
+) -> list[float]:
+    """The Optuna values: accuracy (0 when untrained) and each cost (worst when refused)."""
+    values = []
+    for objective in settings.objective_list:
+        if objective.is_accuracy:
+            values.append(float(accuracy) if accuracy is not None else 0.0)
+            continue
+        value = costs.get(objective.cost_model, {}).get(objective.metric)
+        if value is None or not math.isfinite(value):
+            value = math.inf if objective.direction == "min" else -math.inf
+        values.append(float(value))
+    return values
+
+
+def run_trial(
+    trial: optuna.Trial,
+    space: SearchSpace,
+    settings: SearchSettings,
+    num_threads: int | None = None,
+) -> list[float]:
+    """Sample, cost, check budgets, train if feasible, record; return the objective values."""
+    from codesign.train import train_trial
+
+    cfg = space.sample(trial, epochs=settings.epochs, seed=settings.seed)
+    costs, refusals = score(cfg, settings.hw)
+    constraints = constraint_values(space, costs, refusals)
+    feasible = all(v <= 0 for v in constraints.values())
+    for key, value in constraints.items():
+        trial.set_constraint(key, value)
+    trial.set_user_attr("config", cfg.to_dict())
+    trial.set_user_attr("costs", costs)
+    trial.set_user_attr("feasible", feasible)
+
+    record: dict[str, Any]
+    if not feasible:
+        over = [
+            f"{c.column} {costs[c.cost_model][c.metric]:g} is over its budget {c.limit:g}"
+            for c in space.constraints if constraints.get(c.column, 0.0) > 0
+        ]
+        reason = "; ".join([*refusals.values(), *over])
+        record = {"status": "infeasible", "reason": reason}
+        accuracy = None
+    else:
+        out_dir = _checkpoint_dir(settings, trial.number)
+        result = train_trial(cfg, out_dir=out_dir, num_threads=num_threads)
+        record = {
+            "status": result.status,
+            "reason": result.reason,
+            "val_accuracy": result.val_accuracy,
+            "test_accuracy": result.test_accuracy,
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "seconds": round(result.seconds, 3),
+            "checkpoint": result.checkpoint,
+            "curves": result.curves,
+        }
+        accuracy = result.val_accuracy
+    for key, value in record.items():
+        trial.set_user_attr(key, value)
+    values = objective_values(settings, costs, accuracy)
+    trial.set_user_attr(VALUES_ATTR, values)
+    return values
+
+
+def _checkpoint_dir(settings: SearchSettings, number: int) -> Path | None:
+    if settings.run_dir is None:
+        return None
+    return Path(settings.run_dir) / TRIALS_DIR / f"trial-{number}"
+
+
+def run_stored_trial(
+    storage_url: str, study_name: str, trial_id: int, num_threads: int | None = None
+) -> list[float]:
+    """Run a trial that a driver already asked for, from the storage alone (a Ray task or a
+    worker process on another machine); the driver tells the values."""
+    import optuna
+
+    from codesign.search._storage import open_storage
+
+    study = optuna.load_study(
+        study_name=study_name, storage=open_storage(storage_url),
+        sampler=optuna.samplers.RandomSampler(),
+    )
+    settings = SearchSettings.of_study(study)
+    trial = optuna.Trial(study, trial_id)
+    return run_trial(trial, settings.load_space(), settings, num_threads=num_threads)

@@ -1,0 +1,225 @@
+"""Searches that really train: the local backend end to end, resume, budgets, re-scoring,
+export and the errors a user can make."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from codesign.cli import main
+from codesign.config import TrialConfig
+from codesign.errors import CodesignError
+from codesign.search import Manifest, SearchRequest, export_trial, report_study, run_search
+from codesign.search._storage import load_study
+from hw_models import score_config
+from tests.search.conftest import write_space
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[Path, Path]:
+    """One 4-trial, 2-epoch search shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("search")
+    space = write_space(folder)
+    out = folder / "run"
+    run_search(SearchRequest(space=str(space), trials=4, epochs=2, seed=3, out=out))
+    return space, out
+
+
+def stored(out: Path) -> optuna.Study:
+    return load_study(Manifest.read(out))
+
+
+def complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(states=(TrialState.COMPLETE,))
+
+
+def test_local_search_stores_trained_trials_and_writes_the_front(finished):
+    _, out = finished
+    trials = complete(stored(out))
+    assert len(trials) == 4
+    for trial in trials:
+        attrs = trial.user_attrs
+        assert attrs["status"] == "ok" and attrs["epochs"] == 2
+        assert 0.3 < attrs["val_accuracy"] <= 1.0  # ten classes: chance is 0.1
+        assert trial.values[0] == attrs["val_accuracy"]
+        assert attrs["costs"]["generic"]["bops"] == trial.values[1]
+        assert (Path(attrs["checkpoint"]) / "model.pt").is_file()
+    table = pd.read_csv(out / "trials.csv")
+    assert sorted(table["number"]) == [t.number for t in trials]
+    front = pd.read_csv(out / "pareto.csv")
+    assert 1 <= len(front) <= 4 and front["on_front"].all()
+    for name in ("pareto.png", "pareto.html", "summary.json"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(summary["front"]) == sorted(front["number"])
+    assert 0 < summary["hypervolume"] < 1
+
+
+def test_rescoring_equals_scoring_from_scratch(finished, tmp_path):
+    _, out = finished
+    report = report_study(Manifest.read(out), tmp_path, hw=["bitfusion", "npu_int8"])
+    assert [o.column for o in report.objectives] == [
+        "val_accuracy", "bitfusion.latency_s", "bitfusion.energy_pj",
+        "npu_int8.latency_s", "npu_int8.energy_pj"]
+    for trial in complete(stored(out)):
+        cfg = TrialConfig.from_dict(trial.user_attrs["config"])
+        fresh = score_config(cfg, ["generic", "bitfusion", "npu_int8"])
+        row = report.frame.set_index("number").loc[trial.number]
+        for model, metrics in fresh.items():
+            for metric, value in metrics.items():
+                assert row[f"{model}.{metric}"] == pytest.approx(value, rel=1e-12)
+    # Re-scoring writes a report and leaves the stored costs alone.
+    assert (tmp_path / "pareto.csv").is_file()
+    assert all("bitfusion" not in t.user_attrs["costs"] for t in complete(stored(out)))
+
+
+def test_export_gives_config_checkpoint_and_layer_costs(finished, tmp_path):
+    from codesign.data import load_dataset, make_loaders
+    from codesign.train import build_model, evaluate
+
+    _, out = finished
+    trial = complete(stored(out))[0]
+    paths = export_trial(Manifest.read(out), trial.number, tmp_path / "export")
+    cfg = TrialConfig.from_json_file(paths["config"])
+    costs = pd.read_csv(paths["costs_csv"])
+    assert list(costs["layer"]) == list(cfg.layers)
+    bops = trial.user_attrs["costs"]["generic"]["bops"]
+    assert costs["generic.bops"].sum() == pytest.approx(bops)
+    splits = load_dataset(cfg.dataset)
+    model = build_model(cfg, splits.info.num_classes, splits.info.in_channels,
+                        splits.info.image_size)
+    model.load_state_dict(torch.load(paths["checkpoint"], weights_only=True))
+    _, val_loader, _ = make_loaders(splits, 256, seed=0)
+    assert evaluate(model, val_loader) == pytest.approx(trial.user_attrs["val_accuracy"])
+
+
+def test_rerun_with_other_objectives_is_refused_with_the_fix(finished, capsys):
+    space, out = finished
+    code = main(["search", "--space", str(space), "--trials", "4", "--epochs", "2",
+                 "--seed", "3", "--out", str(out), "--hw", "bitfusion"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "codesign pareto --hw" in err[0]
+    assert len(complete(stored(out))) == 4
+
+
+def test_rerun_of_a_finished_search_trains_nothing(finished):
+    space, out = finished
+    before = {t.number: t.datetime_complete for t in complete(stored(out))}
+    run_search(SearchRequest(space=str(space), trials=4, epochs=2, seed=3, out=out))
+    after = {t.number: t.datetime_complete for t in complete(stored(out))}
+    assert after == before
+
+
+def test_over_budget_configs_are_recorded_and_never_trained(tmp_path):
+    space = write_space(tmp_path, constraints=[{"cost": "generic.bops", "max": 1000.0}])
+    out = tmp_path / "run"
+    started = time.perf_counter()
+    run_search(SearchRequest(space=str(space), trials=3, epochs=2, out=out))
+    trials = complete(stored(out))
+    assert len(trials) == 3
+    for trial in trials:
+        attrs = trial.user_attrs
+        assert attrs["status"] == "infeasible" and attrs["feasible"] is False
+        assert "over its budget 1000" in attrs["reason"]
+        assert attrs.get("val_accuracy") is None and attrs["costs"]["generic"]["bops"] > 1000
+        assert trial.values[0] == 0.0
+    assert not (out / "trials").exists()
+    assert time.perf_counter() - started < 60
+    table = pd.read_csv(out / "trials.csv")
+    assert not table["feasible"].any() and table["pareto_rank"].isna().all()
+
+
+def _wait_for_complete(db: Path, count: int, process: subprocess.Popen, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the search ended before it could be killed"
+        if db.exists():
+            try:
+                study = optuna.load_study(study_name="digits_small", storage=f"sqlite:///{db}")
+                if len(complete(study)) >= count:
+                    return
+            except KeyError:
+                pass
+        time.sleep(0.5)
+    raise AssertionError(f"no {count} finished trial(s) within {limit_s} s")
+
+
+def test_killed_search_resumes_keeping_its_finished_trials(tmp_path):
+    space = write_space(tmp_path)
+    out = tmp_path / "run"
+    args = ["search", "--space", str(space), "--trials", "3", "--epochs", "1", "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "codesign", *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        _wait_for_complete(out / "study.db", 1, process, limit_s=240)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    first = {t.number: (t.values, t.datetime_complete) for t in complete(stored(out))}
+    assert first
+    assert main(args) == 0
+    study = stored(out)
+    done = complete(study)
+    assert len(done) == 3
+    kept = {t.number: (t.values, t.datetime_complete) for t in done if t.number in first}
+    assert kept == first
+    # A trial cut off while training is marked failed and run again once with its parameters.
+    for trial in study.get_trials(states=(TrialState.FAIL,)):
+        retries = [t for t in done if t.user_attrs.get("retry_of") == trial.number]
+        assert len(retries) == 1 and retries[0].params == trial.params
+
+
+@pytest.mark.parametrize(
+    "text, culprit",
+    [
+        ("model: digits_cnn\ndataset: digits\nobjectives: [accuracy]\nlayers: {w_bitz: 4}\n",
+         "w_bitz"),
+        ("model: nosuchnet\ndataset: digits\nobjectives: [accuracy]\n", "nosuchnet"),
+        ("model: digits_cnn\ndataset: digits\nobjectives: [accuracy\n", "YAML"),
+        ("model: digits_cnn\ndataset: digits\nobjectives: [generic.bops]\n", "accuracy"),
+    ],
+)
+def test_broken_space_file_fails_with_one_line(tmp_path, capsys, text, culprit):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    code = main(["search", "--space", str(path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert str(path) in err[0] and culprit in err[0]
+    assert not (tmp_path / "run" / "study.db").exists()
+
+
+@pytest.mark.parametrize(
+    "args, culprit",
+    [
+        (["--trials", "0"], "--trials"),
+        (["--hw", "nosuchchip"], "nosuchchip"),
+        (["--address", "127.0.0.1:1"], "--backend ray"),
+        (["--storage", "postgresql://u:p@127.0.0.1:1/db"], "cannot open the study storage"),
+    ],
+)
+def test_bad_options_fail_with_one_line(tmp_path, capsys, args, culprit):
+    code = main(["search", *args, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and culprit in err[0]
+
+
+def test_export_of_a_missing_trial_names_the_choices(finished, capsys):
+    _, out = finished
+    assert main(["export", "--out", str(out), "--trial", "99"]) == 2
+    assert "no trial 99" in capsys.readouterr().err
+    with pytest.raises(CodesignError, match="holds no search"):
+        export_trial(Manifest.read(out.parent), 0, out.parent / "x")
