@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
     parser.add_argument("--study", help="study name (default: the space's name)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
+    parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",
+                        help="also record each trial's lower 2sED (capacity_2sed) from this "
+                        "many input samples (default 0: off)")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     parser.set_defaults(func=run)
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, hw=parse_hw(args.hw), backend=args.backend, address=args.address,
         workers=args.workers, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
-        out=args.out,
+        out=args.out, capacity_samples=args.capacity,
     )
     report = run_search(request)
     print_report(report)

@@ -20,6 +20,7 @@ from codesign.search._resume import count_complete, repair
 from codesign.search._samplers import SAMPLERS
 from codesign.search._settings import SearchSettings, objectives_for, scored_models
 from codesign.search._storage import Manifest, default_storage_url, open_storage
+from codesign.search._trial import CAPACITY_SAMPLES
 
 if TYPE_CHECKING:
     import optuna
@@ -46,6 +47,7 @@ class SearchRequest:
     storage: str | None = None
     study: str | None = None
     out: Path | None = None
+    capacity_samples: int = 0
 
     def check(self) -> None:
         if self.trials < 1:
@@ -60,6 +62,8 @@ class SearchRequest:
             raise CodesignError(f"--workers {self.workers}; use 1 or more parallel trials")
         if self.cpus_per_trial is not None and self.cpus_per_trial < 1:
             raise CodesignError(f"--cpus-per-trial {self.cpus_per_trial}; use 1 or more")
+        if self.capacity_samples < 0:
+            raise CodesignError(f"--capacity {self.capacity_samples}; use 0 (off) or more samples")
         if self.gpus_per_trial < 0:
             raise CodesignError(f"--gpus-per-trial {self.gpus_per_trial}; use 0 or more")
         if self.address and self.backend != "ray":
@@ -94,6 +98,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         seed=request.seed,
         epochs=request.epochs,
         run_dir=str(run_dir),
+        extra={CAPACITY_SAMPLES: request.capacity_samples} if request.capacity_samples else {},
     )
     study = _open_or_create(manifest, settings)
     settings = SearchSettings.of_study(study)
@@ -132,7 +137,7 @@ def _check_same_search(
             f"study '{manifest.study}' optimises {stored.columns}, not {asked.columns}; "
             f"re-score it with `codesign pareto --hw ...` without retraining, or {fix}"
         )
-    for name, flag in (("epochs", "--epochs"), ("seed", "--seed")):
+    for name, flag in (("epochs", "--epochs"), ("seed", "--seed"), ("extra", "--capacity")):
         if getattr(stored, name) != getattr(asked, name):
             raise CodesignError(
                 f"study '{manifest.study}' was run with {name}={getattr(stored, name)}, now "

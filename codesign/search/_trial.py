@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from codesign.space import SearchSpace
 
 VALUES_ATTR = "values"
+CAPACITY_SAMPLES = "capacity_samples"
 TRIALS_DIR = "trials"
 
 
@@ -120,11 +121,26 @@ def run_trial(
             "curves": result.curves,
         }
         accuracy = result.val_accuracy
+        record.update(_capacity(cfg, settings))
     for key, value in record.items():
         trial.set_user_attr(key, value)
     values = objective_values(settings, costs, accuracy)
     trial.set_user_attr(VALUES_ATTR, values)
     return values
+
+
+def _capacity(cfg: TrialConfig, settings: SearchSettings) -> dict[str, Any]:
+    """The optional `capacity_2sed` metric (off unless the search asked for it)."""
+    samples = int(settings.extra.get(CAPACITY_SAMPLES, 0))
+    if samples <= 0:
+        return {}
+    import time
+
+    from codesign.capacity import capacity_2sed
+
+    started = time.perf_counter()
+    value = capacity_2sed(cfg, samples=samples, seed=settings.seed)
+    return {"capacity_2sed": value, "capacity_seconds": round(time.perf_counter() - started, 3)}
 
 
 def _checkpoint_dir(settings: SearchSettings, number: int) -> Path | None:

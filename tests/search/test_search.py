@@ -141,6 +141,16 @@ def test_over_budget_configs_are_recorded_and_never_trained(tmp_path):
     assert not table["feasible"].any() and table["pareto_rank"].isna().all()
 
 
+def test_capacity_metric_is_recorded_next_to_accuracy_and_costs(tmp_path):
+    space = write_space(tmp_path, layers={"w_bits": [8], "a_bits": [8]})
+    out = tmp_path / "run"
+    run_search(SearchRequest(space=str(space), trials=1, epochs=1, out=out, capacity_samples=4))
+    (trial,) = complete(stored(out))
+    assert trial.user_attrs["capacity_2sed"] > 0 and trial.user_attrs["capacity_seconds"] > 0
+    table = pd.read_csv(out / "trials.csv")
+    assert table.loc[0, "capacity_2sed"] == pytest.approx(trial.user_attrs["capacity_2sed"])
+
+
 def _wait_for_complete(db: Path, count: int, process: subprocess.Popen, limit_s: float) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
