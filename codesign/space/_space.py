@@ -48,7 +48,11 @@ _IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
 
 @dataclass(frozen=True)
 class LayerRule:
-    """An override: layers whose name fully matches `pattern` (or at `index`) get `fields`."""
+    """An override: layers whose name fully matches `pattern` (or at `index`) get `fields`.
+
+    A rule that sets bits but no format gives its layers the format those bits imply, so
+    `w_bits: 8` means 8 bits even where `layers` offers ternary or binary weights.
+    """
 
     fields: dict[str, Choice]
     pattern: str | None = None
@@ -57,7 +61,7 @@ class LayerRule:
     def selects(self, name: str, position: int, count: int) -> bool:
         if self.pattern is not None:
             return re.fullmatch(self.pattern, name) is not None
-        return position == self.index % count
+        return -count <= self.index < count and position == self.index % count
 
     def describe(self) -> str:
         return f"match '{self.pattern}'" if self.pattern is not None else f"index {self.index}"
@@ -193,7 +197,11 @@ class SearchSpace:
         values: dict[str, Any] = {}
         for role in ("w", "a"):
             fmt_key, bits_key = f"{role}_format", f"{role}_bits"
-            fmt_value = pick(choices[fmt_key], f"{name}.{fmt_key}")
+            if bits_key in overridden and fmt_key not in overridden:
+                # A rule's bits outrank a format inherited from `layers` (ternary has 2 bits).
+                fmt_value = AUTO_FORMAT
+            else:
+                fmt_value = pick(choices[fmt_key], f"{name}.{fmt_key}")
             given = forced.get(bits_key)
             if given is not None and bits_key not in overridden:
                 # The caller's bits win unless an override rule fixes the format.
@@ -256,9 +264,9 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
     layer_fields = {**_layer_defaults(), **layer_fields}
     rules = _rules(raw.get("overrides", []), where)
     anneal = _section(raw.get("anneal", {}), ANNEAL_FIELDS, f"{where}: anneal")
-    train = _section(raw.get("train", {}), TRAIN_FIELDS, f"{where}: train")
-    if "seed" in (raw.get("train") or {}):
+    if isinstance(raw.get("train"), dict) and "seed" in raw["train"]:
         raise CodesignError(f"{where}: train.seed is set per search; use --seed instead")
+    train = _section(raw.get("train", {}), TRAIN_FIELDS, f"{where}: train")
     _check_window(anneal, where)
     for scope, fields_ in [("layers", layer_fields)] + [
         (f"overrides[{i}]", {**layer_fields, **r.fields}) for i, r in enumerate(rules)
