@@ -25,7 +25,7 @@ import torch
 from codesign.config import AnnealConfig
 from codesign.errors import CodesignError
 from codesign.quant._compile import Fusable
-from codesign.quant._grid import Grid
+from codesign.quant._grid import Grid, round_half_up
 from codesign.quant._quantizer import ESTIMATORS, Quantizer
 
 # -- the clipped straight-through op shared by the STE and AQE ----------------------------------
@@ -33,7 +33,7 @@ from codesign.quant._quantizer import ESTIMATORS, Quantizer
 
 def _uniform_forward(x, eps, lo, hi, alpha):  # noqa: ANN001, ANN202 - fused kernel
     u = x / eps
-    q = torch.minimum(torch.maximum(torch.floor(u + 0.5), lo), hi)
+    q = torch.minimum(torch.maximum(round_half_up(u), lo), hi)
     return (alpha * q + (1.0 - alpha) * u) * eps
 
 

@@ -61,10 +61,17 @@ class Grid:
     def hard(self, u: torch.Tensor) -> torch.Tensor:
         """The stair Q(u) = q_0 + sum_i (q_{i+1} - q_i) H(u - t_i) with H(0) = 1."""
         if self.uniform:
-            return torch.floor(u + 0.5).clamp_(self.lo, self.hi)
+            return round_half_up(u).clamp_(self.lo, self.hi)
         thresholds = torch.tensor(self.thresholds, dtype=u.dtype, device=u.device)
         levels = torch.tensor(self.levels, dtype=u.dtype, device=u.device)
         return levels[torch.bucketize(u, thresholds, right=True)]
+
+
+def round_half_up(u: torch.Tensor) -> torch.Tensor:
+    """The nearest integer, ties upward; unlike floor(u + 0.5), exact just below a midpoint
+    (in float32, 0.5 - 2^-25 + 0.5 rounds to 1)."""
+    c = torch.floor(u)
+    return c + (u - c >= 0.5).to(u.dtype)
 
 
 def integer_grid(lo: int, hi: int) -> Grid:
@@ -109,8 +116,8 @@ def pow2_grid(bits: int) -> Grid:
 
 
 def explicit_grid(levels: list[float], thresholds: list[float] | None = None) -> Grid:
-    """Any increasing levels; thresholds default to the midpoints between levels."""
-    levels = sorted(float(q) for q in levels)
+    """Any strictly increasing levels; thresholds default to the midpoints between levels."""
+    levels = [float(q) for q in levels]
     if thresholds is None:
         thresholds = [(a + b) / 2 for a, b in zip(levels, levels[1:], strict=False)]
     return Grid(tuple(levels), tuple(float(t) for t in thresholds))
