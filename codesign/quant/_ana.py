@@ -28,6 +28,11 @@ from codesign.quant._quantizer import ESTIMATORS, Quantizer
 
 Kernel = Callable[..., torch.Tensor]
 
+# Below this scale (in quanta) the noise is the stair: only inputs within ~1e-5 quanta of a
+# threshold could move, and the PDF's 1/s, annealed towards 0 by high power laws, would
+# overflow float32 (inf * 0 = NaN in the backward).
+MIN_SCALE = 1e-6
+
 
 # -- kernels on integer grids: a window of 2W thresholds around round(v) ----------------------
 
@@ -228,8 +233,8 @@ def ana_quantize(
 ) -> torch.Tensor:
     """ANA of `x` on `grid` with quantum `eps` (0-d, or one per leading channel).
 
-    s = 0 gives the stair Q(x / eps - mu) * eps with zero gradient; s > 0 the `strategy`
-    forward and the smoothed-stair gradient. Always call with s = 0, mu = 0 in evaluation.
+    s = 0 (below `MIN_SCALE`) gives the stair Q(x / eps - mu) * eps with zero gradient; s > 0
+    the `strategy` forward and the smoothed-stair gradient. Always call with s = 0, mu = 0 in evaluation.
     `window_s` (>= s) sizes the threshold window: pass the largest s of an annealing run so
     the window, a compile-time constant, stays the same while s shrinks.
     """
@@ -244,7 +249,7 @@ def ana_quantize(
     flat = x.reshape(x.shape[0], -1) if per_channel else x.reshape(-1)
     eps_flat = eps.reshape(-1, 1).to(x.dtype) if per_channel else eps.reshape(()).to(x.dtype)
     mu_t = torch.tensor(float(mu), dtype=x.dtype, device=x.device)
-    if s == 0:
+    if s < MIN_SCALE:
         return _HardFunction.apply(flat, eps_flat, mu_t, grid).reshape(x.shape)
     variant, windowed = _variant(grid, noise, strategy, max(s, window_s or 0.0))
     s_t = torch.tensor(float(s), dtype=x.dtype, device=x.device)
