@@ -13,7 +13,9 @@ import sys
 from codesign.errors import CodesignError
 
 # Modules under codesign.commands, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("search", "pareto", "export", "train", "hw", "cost", "capacity")
+COMMAND_MODULES: tuple[str, ...] = (
+    "search", "worker", "pareto", "export", "train", "hw", "cost", "capacity",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--address", help="Ray cluster address HOST:PORT (with --backend ray)")
     parser.add_argument("--workers", type=int, help="parallel trials (default: 1 locally, "
                         "as many as the Ray cluster's CPUs allow)")
-    parser.add_argument("--cpus-per-trial", type=int, help="CPUs (torch threads) per trial")
-    parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per Ray trial")
+    parser.add_argument("--cpus-per-trial", type=int, help="CPUs (torch threads) per trial "
+                        "(default: the space's resources, else as the machine allows)")
+    parser.add_argument("--gpus-per-trial", type=float,
+                        help="GPUs per Ray trial (default: the space's resources, else 0)")
     parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
     parser.add_argument("--study", help="study name (default: the space's name)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")

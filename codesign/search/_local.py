@@ -13,10 +13,19 @@ import os
 import signal
 import sys
 
+from codesign.search._outcome import (
+    MAX_FAILURES_IN_A_ROW,
+    NODE_ATTR,
+    attempt,
+    record_failure,
+    this_process,
+)
 from codesign.search._samplers import make_sampler
 from codesign.search._settings import SearchSettings
 from codesign.search._storage import open_storage
 from codesign.search._trial import run_trial
+
+SURPLUS_STATUS = "surplus"
 
 
 def _claimed(study) -> int:
@@ -25,6 +34,16 @@ def _claimed(study) -> int:
 
     states = (TrialState.COMPLETE, TrialState.RUNNING)
     return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _surplus(study, number: int, target: int) -> bool:
+    """True when trials numbered before `number` already claim the whole budget: another
+    worker asked between this worker's count and its ask."""
+    from optuna.trial import TrialState
+
+    states = (TrialState.COMPLETE, TrialState.RUNNING)
+    before = [t for t in study.get_trials(deepcopy=False, states=states) if t.number < number]
+    return len(before) >= target
 
 
 def work(
@@ -36,8 +55,11 @@ def work(
 ) -> int:
     """Run trials until the study holds `target` COMPLETE trials; returns how many it ran.
 
-    Crashes (not outcomes such as divergence, which are recorded) mark the trial FAIL and
-    propagate, so the next run of the search requeues it.
+    Any number of workers may share the study and together stop at exactly `target`: a trial
+    asked for once the others claim the whole budget is given back untrained (PRUNED, status
+    "surplus"). A trial that raises or gives NaN values is recorded as failed and replaced;
+    after MAX_FAILURES_IN_A_ROW of them the worker stops. An interrupt marks the running trial
+    FAIL and propagates, so the next run of the search requeues it.
     """
     import optuna
     from optuna.trial import TrialState
@@ -50,16 +72,30 @@ def work(
         settings.sampler, seed=settings.seed + existing + seed_offset, n_trials=target
     )
     space = settings.load_space()
-    ran = 0
-    while _claimed(study) < target:
+    ran = failures = 0
+    while _claimed(study) < target and failures < MAX_FAILURES_IN_A_ROW:
         trial = study.ask()
+        trial.set_user_attr(NODE_ATTR, this_process())
+        if _surplus(study, trial.number, target):
+            trial.set_user_attr("status", SURPLUS_STATUS)
+            trial.set_user_attr("reason", "the budget was claimed by other workers")
+            study.tell(trial, state=TrialState.PRUNED)
+            break
         try:
-            values = run_trial(trial, space, settings, num_threads=num_threads)
+            values, reason = attempt(
+                lambda trial=trial: run_trial(trial, space, settings, num_threads=num_threads)
+            )
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
+        if reason is not None:
+            record_failure(trial.set_user_attr, reason)
+            study.tell(trial, state=TrialState.FAIL)
+            failures += 1
+            continue
         study.tell(trial, values)
         ran += 1
+        failures = 0
     return ran
 
 

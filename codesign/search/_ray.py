@@ -7,6 +7,10 @@ re-attaches to its Optuna trial by id (`run_stored_trial`) to record config, cos
 accuracy. One storage, one analysis path, one resume story, whatever the backend.
 Connecting to a cluster started with `ray start --head` needs its token: export
 `RAY_AUTH_MODE=token` and have `~/.ray/auth_token` (or `RAY_AUTH_TOKEN`) match the head's.
+Faults: a trial whose Ray worker or node dies is run again, up to RAY_RETRIES more times
+(a retry whose outcome was already recorded reports it without training), then recorded as
+failed with the reason; a trial that raises or gives NaN is recorded as failed at once (see
+`_outcome.py`); an unreachable `--address` is one clear line within seconds (`_reach.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from codesign.errors import CodesignError
+from codesign.search._outcome import NODE_ATTR, attempt, record_failure
+from codesign.search._reach import check_ray_head
 from codesign.search._samplers import make_sampler
 from codesign.search._settings import SearchSettings
 from codesign.search._storage import open_storage
-from codesign.search._trial import run_stored_trial
+from codesign.search._trial import VALUES_ATTR, run_stored_trial
 
 TRIAL_ID_KEY = "optuna_trial_id"
+# Extra runs of a trial whose worker process or node died before it reported.
+RAY_RETRIES = 2
+# Reported instead of the objectives by a trial that failed; the driver tells Optuna FAIL.
+FAILED_KEY = "failed"
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,24 @@ def _metric(index: int) -> str:
 
 
 def _trainable(config: dict[str, Any], storage_url: str, study_name: str, threads: int) -> None:
+    import ray
     from ray import tune
 
-    values = run_stored_trial(storage_url, study_name, int(config[TRIAL_ID_KEY]), threads)
+    trial_id = int(config[TRIAL_ID_KEY])
+    storage = open_storage(storage_url)
+    storage.set_trial_user_attr(trial_id, NODE_ATTR, ray.get_runtime_context().get_node_id())
+    recorded = storage.get_trial_user_attrs(trial_id).get(VALUES_ATTR)
+    if recorded is not None:
+        tune.report({_metric(i): v for i, v in enumerate(recorded)})
+        return
+    values, reason = attempt(
+        lambda: run_stored_trial(storage_url, study_name, trial_id, threads)
+    )
+    if reason is not None:
+        record_failure(lambda key, value: storage.set_trial_user_attr(trial_id, key, value),
+                       reason)
+        tune.report({FAILED_KEY: reason})
+        return
     tune.report({_metric(i): v for i, v in enumerate(values)})
 
 
@@ -70,6 +95,8 @@ def connect(address: str | None) -> bool:
 
     if ray.is_initialized():
         return False
+    if address:
+        check_ray_head(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=True,
                  configure_logging=False)
@@ -109,7 +136,8 @@ def run_ray(
     import ray
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
+
+    from codesign.search._ray_searcher import FailingOptunaSearch
 
     storage = open_storage(storage_url)
     import optuna
@@ -124,7 +152,7 @@ def run_ray(
     started = connect(resources.address)
     try:
         workers, cpus = plan(resources)
-        searcher = OptunaSearch(
+        searcher = FailingOptunaSearch(
             space=_DefineByRun(settings),
             metric=[_metric(i) for i in range(len(objectives))],
             mode=[o.direction for o in objectives],
@@ -147,16 +175,11 @@ def run_ray(
             run_config=tune.RunConfig(
                 name=study_name,
                 storage_path=str((run_dir / "ray").resolve()),
+                failure_config=tune.FailureConfig(max_failures=RAY_RETRIES),
                 verbose=0,
             ),
         )
-        results = tuner.fit()
-        errors = results.errors
-        if errors:
-            raise RuntimeError(
-                f"{len(errors)} Ray trial(s) crashed, first: {errors[0]}; the next run of the "
-                "same search requeues them"
-            )
+        tuner.fit()
     finally:
         if started:
             ray.shutdown()

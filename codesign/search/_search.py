@@ -43,7 +43,7 @@ class SearchRequest:
     address: str | None = None
     workers: int | None = None
     cpus_per_trial: int | None = None
-    gpus_per_trial: float = 0.0
+    gpus_per_trial: float | None = None
     storage: str | None = None
     study: str | None = None
     out: Path | None = None
@@ -64,7 +64,7 @@ class SearchRequest:
             raise CodesignError(f"--cpus-per-trial {self.cpus_per_trial}; use 1 or more")
         if self.capacity_samples < 0:
             raise CodesignError(f"--capacity {self.capacity_samples}; use 0 (off) or more samples")
-        if self.gpus_per_trial < 0:
+        if self.gpus_per_trial is not None and self.gpus_per_trial < 0:
             raise CodesignError(f"--gpus-per-trial {self.gpus_per_trial}; use 0 or more")
         if self.address and self.backend != "ray":
             raise CodesignError("--address names a Ray cluster; add --backend ray")
@@ -175,20 +175,26 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     out.flush()
     if remaining > 0:
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
-            _run_backend(request, manifest, remaining, run_dir)
+            _run_backend(request, manifest, remaining, run_dir, settings.load_space().resources)
     return report_study(manifest, run_dir)
 
 
 def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
-                 run_dir: Path) -> None:
+                 run_dir: Path, space_resources: dict[str, float]) -> None:
+    """Run the trials; `--cpus-per-trial` / `--gpus-per-trial` win over the space's
+    `resources`."""
+    cpus_per_trial = request.cpus_per_trial or space_resources.get("cpus_per_trial")
+    gpus_per_trial = request.gpus_per_trial
+    if gpus_per_trial is None:
+        gpus_per_trial = space_resources.get("gpus_per_trial", 0.0)
     if request.backend == "ray":
         from codesign.search._ray import run_ray
 
         resources = RayResources(
             address=request.address,
             workers=request.workers,
-            cpus_per_trial=request.cpus_per_trial,
-            gpus_per_trial=request.gpus_per_trial,
+            cpus_per_trial=None if cpus_per_trial is None else int(cpus_per_trial),
+            gpus_per_trial=gpus_per_trial,
         )
         run_ray(manifest.storage, manifest.study, remaining, run_dir, resources)
         return
@@ -196,5 +202,5 @@ def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
 
     workers = request.workers or 1
     cpus = os.cpu_count() or 1
-    threads = request.cpus_per_trial or max(1, cpus // workers)
+    threads = int(cpus_per_trial or max(1, cpus // workers))
     run_local(manifest.storage, manifest.study, request.trials, workers, threads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 
@@ -21,6 +21,8 @@ MANIFEST = "search.json"
 STUDY_FILE = "study.db"
 # Seconds a SQLite writer waits for a lock: several processes share one file.
 SQLITE_TIMEOUT_S = 120
+# Seconds to reach a database server: a wrong host fails at start instead of hanging.
+CONNECT_TIMEOUT_S = 10
 
 
 def default_storage_url(run_dir: Path) -> str:
@@ -32,8 +34,11 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     import optuna
     import sqlalchemy.exc
 
-    engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith(
-        "sqlite") else {"pool_pre_ping": True}
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    elif url.startswith(("postgresql", "mysql")):
+        engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -41,9 +46,20 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CodesignError(
-            f"cannot open the study storage {url} ({first}); check the URL, that the server "
-            "runs and that its driver is installed"
+            f"cannot open the study storage {_shown(url)} ({first}); check the URL, that the "
+            "server runs and that its driver is installed"
         ) from None
+
+
+def _shown(url: str) -> str:
+    """The URL with its password masked, fit for an error line."""
+    import sqlalchemy.engine
+    import sqlalchemy.exc
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return url
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,6 @@ def load_study(manifest: Manifest, sampler: optuna.samplers.BaseSampler | None =
     except KeyError:
         names = optuna.get_all_study_names(storage)
         raise CodesignError(
-            f"no study '{manifest.study}' in {manifest.storage}; studies there: "
+            f"no study '{manifest.study}' in {_shown(manifest.storage)}; studies there: "
             f"{', '.join(names) or '(none)'}"
         ) from None

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 
 _TOP_KEYS = {
     "name", "description", "model", "model_args", "dataset", "dataset_args",
-    "train", "layers", "overrides", "anneal", "objectives", "constraints",
+    "train", "layers", "overrides", "anneal", "objectives", "constraints", "resources",
 }
+# What one trial reserves on a Ray cluster; `--cpus-per-trial` / `--gpus-per-trial` win.
+RESOURCE_KEYS = ("cpus_per_trial", "gpus_per_trial")
 _IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
 
 
@@ -85,6 +87,7 @@ class SearchSpace:
     constraints: list[Constraint]
     raw: dict[str, Any] = field(repr=False)
     description: str = ""
+    resources: dict[str, float] = field(default_factory=dict)
     _layers: list[str] | None = field(default=None, repr=False)
 
     # ---- the model's layers -------------------------------------------------------------
@@ -287,9 +290,25 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         constraints=parse_constraints(raw.get("constraints"), where),
         raw=raw,
         description=str(raw.get("description", "")),
+        resources=_resources(raw.get("resources"), where),
     )
     _check_registered(space, where)
     return space
+
+
+def _resources(raw: Any, where: str) -> dict[str, float]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - set(RESOURCE_KEYS):
+        raise CodesignError(
+            f"{where}: resources must be a mapping with {' and/or '.join(RESOURCE_KEYS)}"
+        )
+    cpus, gpus = raw.get("cpus_per_trial", 1), raw.get("gpus_per_trial", 0)
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise CodesignError(f"{where}: resources.cpus_per_trial is {cpus!r}; use 1 or more")
+    if isinstance(gpus, bool) or not isinstance(gpus, int | float) or gpus < 0:
+        raise CodesignError(f"{where}: resources.gpus_per_trial is {gpus!r}; use 0 or more")
+    return dict(raw)
 
 
 def _layer_defaults() -> dict[str, Choice]:

@@ -1,0 +1,52 @@
+"""`codesign worker`: pull trials of a shared study until its budget is reached."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from codesign.search._samplers import SAMPLERS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run trials of a study shared through a database, until its budget is reached",
+        description="Start any number of these, on any machines that reach the storage "
+        "(PostgreSQL for several machines): together they finish exactly the study's budget. "
+        "With --space the first one creates the study; the others may give only --storage "
+        "and --study.",
+    )
+    parser.add_argument("--storage", required=True,
+                        help="Optuna storage URL, e.g. postgresql+psycopg2://user:pw@host/db")
+    parser.add_argument("--study", required=True, help="study name")
+    parser.add_argument("--trials", type=int,
+                        help="finished trials the study should hold (stored as its budget)")
+    parser.add_argument("--space", help="space name or YAML file: create the study if missing")
+    parser.add_argument("--epochs", type=int, help="with --space: override the training epochs")
+    parser.add_argument("--sampler", default="nsga2", choices=SAMPLERS.names(),
+                        help="with --space: Optuna sampler (default nsga2)")
+    parser.add_argument("--seed", type=int, default=0, help="with --space: search seed")
+    parser.add_argument("--hw", help="with --space: cost models as objectives, comma-separated")
+    parser.add_argument("--out", type=Path,
+                        help="with --space: run directory for checkpoints (default runs/<space>)")
+    parser.add_argument("--threads", type=int, help="torch threads for each trial")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.search import SearchRequest
+    from codesign.search._settings import parse_hw
+    from codesign.search._worker import run_worker
+
+    create = None
+    if args.space:
+        create = SearchRequest(
+            space=args.space, trials=args.trials or 1, epochs=args.epochs,
+            sampler=args.sampler, seed=args.seed, hw=parse_hw(args.hw), storage=args.storage,
+            study=args.study, out=args.out,
+        )
+    report = run_worker(args.storage, args.study, trials=args.trials, create=create,
+                        threads=args.threads)
+    print(report.describe())
+    return 0

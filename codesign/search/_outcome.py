@@ -1,0 +1,50 @@
+"""How a trial ends when its own code fails: recorded as failed with its reason, never fatal.
+
+A trial that raises, or whose objective values are not numbers (NaN), is one bad point of the
+space, not a broken search: the backends record it (`status` "error", `reason`), tell Optuna
+FAIL and go on. Only interrupts (KeyboardInterrupt, SystemExit) still stop a worker. Every
+trial also records where it ran (`node`), which is how a cluster's work can be traced.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+ERROR_STATUS = "error"
+NODE_ATTR = "node"
+# A worker whose trials keep failing stops instead of burning the whole budget on errors.
+MAX_FAILURES_IN_A_ROW = 5
+
+SetAttr = Callable[[str, Any], None]
+
+
+def attempt(run: Callable[[], list[float]]) -> tuple[list[float] | None, str | None]:
+    """(values, None) when `run` gives numbers; (None, reason) when it raises or gives NaN."""
+    try:
+        values = run()
+    except Exception as err:
+        return None, describe_error(err)
+    bad = [v for v in values if not isinstance(v, int | float) or math.isnan(v)]
+    if bad:
+        return None, f"objective values {values} are not numbers"
+    return values, None
+
+
+def describe_error(err: BaseException) -> str:
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"raised {type(err).__name__}: {first}" if first else f"raised {type(err).__name__}"
+
+
+def record_failure(set_attr: SetAttr, reason: str) -> None:
+    set_attr("status", ERROR_STATUS)
+    set_attr("reason", reason)
+
+
+def this_process() -> str:
+    """`host:pid`, the `node` of a trial run by a worker process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
