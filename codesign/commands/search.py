@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",
                         help="also record each trial's lower 2sED (capacity_2sed) from this "
                         "many input samples (default 0: off)")
+    parser.add_argument("--early-stop", action="store_true",
+                        help="stop a trial once a finished trial beats its optimistic final "
+                        "accuracy at no higher cost (Pareto-aware; after the annealing window)")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     parser.set_defaults(func=run)
 
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
         out=args.out, capacity_samples=args.capacity,
+        early_stop=args.early_stop,
     )
     report = run_search(request)
     print_report(report)

@@ -234,7 +234,8 @@ def ana_quantize(
     """ANA of `x` on `grid` with quantum `eps` (0-d, or one per leading channel).
 
     s = 0 (below `MIN_SCALE`) gives the stair Q(x / eps - mu) * eps with zero gradient; s > 0
-    the `strategy` forward and the smoothed-stair gradient. Always call with s = 0, mu = 0 in evaluation.
+    the `strategy` forward and the smoothed-stair gradient. Always call with s = 0, mu = 0 in
+    evaluation.
     `window_s` (>= s) sizes the threshold window: pass the largest s of an annealing run so
     the window, a compile-time constant, stays the same while s shrinks.
     """

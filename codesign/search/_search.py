@@ -20,7 +20,7 @@ from codesign.search._resume import count_complete, repair
 from codesign.search._samplers import SAMPLERS
 from codesign.search._settings import SearchSettings, objectives_for, scored_models
 from codesign.search._storage import Manifest, default_storage_url, open_storage
-from codesign.search._trial import CAPACITY_SAMPLES
+from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP
 
 if TYPE_CHECKING:
     import optuna
@@ -48,6 +48,7 @@ class SearchRequest:
     study: str | None = None
     out: Path | None = None
     capacity_samples: int = 0
+    early_stop: bool = False
 
     def check(self) -> None:
         if self.trials < 1:
@@ -98,12 +99,22 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         seed=request.seed,
         epochs=request.epochs,
         run_dir=str(run_dir),
-        extra={CAPACITY_SAMPLES: request.capacity_samples} if request.capacity_samples else {},
+        extra=_extra(request),
     )
     study = _open_or_create(manifest, settings)
     settings = SearchSettings.of_study(study)
     manifest.write(run_dir)
     return manifest, settings, run_dir
+
+
+def _extra(request: SearchRequest) -> dict[str, int | bool]:
+    """Optional per-trial behaviour, stored only when asked for."""
+    extra: dict[str, int | bool] = {}
+    if request.capacity_samples:
+        extra[CAPACITY_SAMPLES] = request.capacity_samples
+    if request.early_stop:
+        extra[EARLY_STOP] = True
+    return extra
 
 
 def _open_or_create(manifest: Manifest, settings: SearchSettings) -> optuna.Study:
@@ -137,7 +148,8 @@ def _check_same_search(
             f"study '{manifest.study}' optimises {stored.columns}, not {asked.columns}; "
             f"re-score it with `codesign pareto --hw ...` without retraining, or {fix}"
         )
-    for name, flag in (("epochs", "--epochs"), ("seed", "--seed"), ("extra", "--capacity")):
+    flags = (("epochs", "--epochs"), ("seed", "--seed"), ("extra", "--capacity / --early-stop"))
+    for name, flag in flags:
         if getattr(stored, name) != getattr(asked, name):
             raise CodesignError(
                 f"study '{manifest.study}' was run with {name}={getattr(stored, name)}, now "

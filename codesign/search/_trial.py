@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
+from codesign.search._early_stop import ParetoStopper, first_epoch
 from codesign.search._settings import SearchSettings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 VALUES_ATTR = "values"
 CAPACITY_SAMPLES = "capacity_samples"
+EARLY_STOP = "early_stop"
 TRIALS_DIR = "trials"
 
 
@@ -108,7 +110,10 @@ def run_trial(
         accuracy = None
     else:
         out_dir = _checkpoint_dir(settings, trial.number)
-        result = train_trial(cfg, out_dir=out_dir, num_threads=num_threads)
+        stopper = _stopper(trial, settings, cfg, costs)
+        result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads)
+        if stopper is not None and stopper.reason and result.status == "stopped":
+            result.reason = stopper.reason
         record = {
             "status": result.status,
             "reason": result.reason,
@@ -127,6 +132,17 @@ def run_trial(
     values = objective_values(settings, costs, accuracy)
     trial.set_user_attr(VALUES_ATTR, values)
     return values
+
+
+def _stopper(trial: optuna.Trial, settings: SearchSettings, cfg: TrialConfig,
+             costs: dict[str, dict[str, float]]) -> ParetoStopper | None:
+    """The Pareto-aware early stop, when the search asked for it."""
+    if not settings.extra.get(EARLY_STOP):
+        return None
+    return ParetoStopper(
+        study=trial.study, objectives=settings.objective_list, costs=costs,
+        epochs=cfg.train.epochs, first_epoch=first_epoch(cfg.train.epochs, cfg.anneal.end),
+    )
 
 
 def _capacity(cfg: TrialConfig, settings: SearchSettings) -> dict[str, Any]:

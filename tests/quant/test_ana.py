@@ -15,12 +15,13 @@ from codesign.quant import (
     Grid,
     _ana,
     binary_grid,
+    default_beta_s,
     make_quantizer,
     pow2_grid,
     signed_grid,
     unsigned_grid,
 )
-from codesign.quant._ana import ana_quantize
+from codesign.quant._ana import MIN_SCALE, ana_quantize
 from codesign.quant._noise import TAIL
 
 F64 = torch.float64
@@ -354,3 +355,22 @@ def test_bad_input_names_the_culprit(kwargs: dict, culprit: str) -> None:
 def test_bad_quantizer_input_names_the_culprit(make: Callable[[], object], culprit: str) -> None:
     with pytest.raises(CodesignError, match=culprit):
         make()
+
+
+@pytest.mark.parametrize("noise", NOISES.names())
+@pytest.mark.parametrize("s", [1e-40, 1e-12, 2e-6])
+def test_vanishing_scales_stay_finite_and_become_the_stair(noise, s):
+    """High power laws anneal s through denormals; the PDF's 1/s must not turn into NaN."""
+    x = torch.linspace(-2.0, 2.0, 4001, requires_grad=True)
+    eps = torch.tensor(0.25)
+    grid = signed_grid(3)
+    out = ana_quantize(x, eps, grid, noise, "expectation", 0.0, s, default_beta_s(noise))
+    out.sum().backward()
+    grad = x.grad if x.grad is not None else torch.zeros_like(x)
+    assert torch.isfinite(out).all() and torch.isfinite(grad).all()
+    phase = (x.detach() / eps - 0.5).remainder(1.0)  # 0 at a threshold, 0.5 at a level
+    away = 0.5 - (phase - 0.5).abs() > 1e-3
+    hard = ana_quantize(x.detach(), eps, grid)
+    torch.testing.assert_close(out.detach()[away], hard[away], rtol=0, atol=1e-5)
+    if s < MIN_SCALE:
+        assert grad.abs().sum() == 0
