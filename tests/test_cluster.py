@@ -311,3 +311,14 @@ def test_a_wrong_database_password_fails_fast_with_one_line(postgres_url, tmp_pa
          str(tmp_path / "run")], "password authentication failed")
     _fails_fast_with_one_line(["worker", "--storage", wrong, "--study", "any"],
                               "password authentication failed")
+
+
+def test_the_cluster_launcher_example_is_a_valid_ray_up_file():
+    import yaml
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "ray_cluster.yaml"
+    config = prepare_config(yaml.safe_load(path.read_text()))
+    validate_config(config)
+    starts = " ".join(config["head_start_ray_commands"] + config["worker_start_ray_commands"])
+    assert starts.count("RAY_AUTH_MODE=token") == 2

@@ -10,7 +10,8 @@ Connecting to a cluster started with `ray start --head` needs its token: export
 Faults: a trial whose Ray worker or node dies is run again, up to RAY_RETRIES more times
 (a retry whose outcome was already recorded reports it without training), then recorded as
 failed with the reason; a trial that raises or gives NaN is recorded as failed at once (see
-`_outcome.py`); an unreachable `--address` is one clear line within seconds (`_reach.py`).
+`_outcome.py`); failed trials are replaced by further rounds of Ray Tune; an unreachable
+`--address` is one clear line within seconds (`_reach.py`).
 """
 
 from __future__ import annotations
@@ -132,54 +133,68 @@ def run_ray(
     run_dir: Path,
     resources: RayResources,
 ) -> None:
-    """Run `remaining` more trials through Ray Tune into the study's storage."""
+    """Run Ray Tune until the study holds `remaining` more COMPLETE trials: trials that fail
+    are replaced by another round, as long as a round finishes at least one trial."""
+    import optuna
     import ray
+
+    from codesign.search._resume import count_complete
+
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+    wanted = count_complete(study) + remaining
+    started = connect(resources.address)
+    try:
+        while (missing := wanted - count_complete(study)) > 0:
+            _tune_round(storage_url, study_name, missing, run_dir, resources)
+            if wanted - count_complete(study) == missing:
+                break
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _tune_round(storage_url: str, study_name: str, trials: int, run_dir: Path,
+                resources: RayResources) -> None:
+    """One Ray Tune run of `trials` trials, each asked from and told to the study."""
+    import optuna
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
     from codesign.search._ray_searcher import FailingOptunaSearch
 
     storage = open_storage(storage_url)
-    import optuna
-
     study = optuna.load_study(study_name=study_name, storage=storage)
     settings = SearchSettings.of_study(study)
     objectives = settings.objective_list
     existing = len(study.get_trials(deepcopy=False))
-    target = existing + remaining
-    sampler = make_sampler(settings.sampler, seed=settings.seed + existing, n_trials=target)
-
-    started = connect(resources.address)
-    try:
-        workers, cpus = plan(resources)
-        searcher = FailingOptunaSearch(
-            space=_DefineByRun(settings),
-            metric=[_metric(i) for i in range(len(objectives))],
-            mode=[o.direction for o in objectives],
-            sampler=sampler,
-            study_name=study_name,
-            storage=storage,
-        )
-        trainable = tune.with_resources(
-            tune.with_parameters(
-                _trainable, storage_url=storage_url, study_name=study_name, threads=cpus
-            ),
-            {"cpu": cpus, "gpu": resources.gpus_per_trial},
-        )
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=ConcurrencyLimiter(searcher, max_concurrent=workers),
-                num_samples=remaining,
-            ),
-            run_config=tune.RunConfig(
-                name=study_name,
-                storage_path=str((run_dir / "ray").resolve()),
-                failure_config=tune.FailureConfig(max_failures=RAY_RETRIES),
-                verbose=0,
-            ),
-        )
-        tuner.fit()
-    finally:
-        if started:
-            ray.shutdown()
+    sampler = make_sampler(settings.sampler, seed=settings.seed + existing,
+                           n_trials=existing + trials)
+    workers, cpus = plan(resources)
+    searcher = FailingOptunaSearch(
+        space=_DefineByRun(settings),
+        metric=[_metric(i) for i in range(len(objectives))],
+        mode=[o.direction for o in objectives],
+        sampler=sampler,
+        study_name=study_name,
+        storage=storage,
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            _trainable, storage_url=storage_url, study_name=study_name, threads=cpus
+        ),
+        {"cpu": cpus, "gpu": resources.gpus_per_trial},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=workers),
+            num_samples=trials,
+        ),
+        run_config=tune.RunConfig(
+            name=study_name,
+            storage_path=str((run_dir / "ray").resolve()),
+            failure_config=tune.FailureConfig(max_failures=RAY_RETRIES),
+            verbose=0,
+        ),
+    )
+    tuner.fit()
