@@ -9,7 +9,7 @@ forward, static mean, window 0 to 0.8, homogeneous power law). Variants:
 - ste: every layer ternary weights and 4-bit input activations, clipped straight-through estimator;
 - ana_static: the same precision, ANA with static variance (s fixed at beta_s, a classical STE);
 - ana_<sync>: the same precision, ANA with the variance annealed to zero under each
-  synchronisation; ana_overlapped is the space's own default.
+  synchronisation; the space's default is its first `sync` choice.
 Each trial is scored by the hard-quantized test accuracy of its best-validation epoch; seeds
 0 .. n-1 change the initialisation and batch order, never the data split. Variants run
 round-robin within each seed, so a change in background load hits all of them alike, after a
