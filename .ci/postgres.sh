@@ -15,11 +15,12 @@ if ! command -v pg_ctlcluster >/dev/null; then
 fi
 version=$(ls /usr/lib/postgresql | sort -n | tail -1)
 if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main"' | grep -q .; then
-    pg_createcluster "$version" main
+    pg_createcluster "$version" main 3>&-
 fi
 port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $3}')
 if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
-    pg_ctlcluster "$version" main start
+    # The server must not inherit fd 3: the caller's $(...) would wait for it forever.
+    pg_ctlcluster "$version" main start 3>&-
 fi
 
 as_postgres() { su postgres -c "psql -p $port -qtAX $*"; }
