@@ -19,6 +19,7 @@ recompile limit on one shared function. A compile failure falls back to eager wi
 
 from __future__ import annotations
 
+import logging
 import os
 import types
 import warnings
@@ -77,6 +78,8 @@ class Fusable:
 
     def _get_compiled(self) -> Callable[..., torch.Tensor]:
         if self._compiled is None:
+            # Inductor's CPU build looks for CUDA and warns on every CPU-only machine.
+            logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
             self._compiled = torch.compile(
                 _fresh_function(self.eager, self.name), dynamic=True, fullgraph=True
             )
