@@ -193,10 +193,9 @@ def test_cli_end_to_end(eager: None, tmp_path, capsys: pytest.CaptureFixture) ->
     assert line["samples"] == 2 and line["lower_two_scale_ed"] <= line["two_scale_ed"] + 1e-9
 
 
-def test_cli_bad_samples_is_one_line(eager: None, tmp_path, monkeypatch, capsys) -> None:
+def test_cli_bad_samples_is_one_line(eager: None, tmp_path, capsys) -> None:
     from codesign import cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "capacity"))
     path = tmp_path / "trial.json"
     path.write_text(_tiny_trial().to_json())
     code = cli.main(["capacity", "--config", str(path), "--samples", "0"])
