@@ -51,6 +51,20 @@ class TrialResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary(self) -> dict[str, Any]:
+        """The headline fields (no curves), as `codesign train --json` prints and a search
+        records."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "val_accuracy": self.val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "seconds": round(self.seconds, 3),
+            "checkpoint": self.checkpoint,
+        }
+
 
 class TrialDiverged(Exception):
     """The training loss became NaN, infinite or exploded."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from codesign.commands._study import add_study_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -13,9 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a trial's config.json (retrain with `codesign train --config`), its "
         "checkpoint model.pt and its per-layer cost table into a folder.",
     )
-    parser.add_argument("--out", type=Path, help="run directory of a search")
-    parser.add_argument("--storage", help="Optuna storage URL (instead of --out's)")
-    parser.add_argument("--study", help="study name (instead of --out's)")
+    add_study_arguments(parser)
     parser.add_argument("--trial", type=int, required=True, help="trial number (see pareto.csv)")
     parser.add_argument("--dest", type=Path,
                         help="destination folder (default: <out>/export/trial-N)")

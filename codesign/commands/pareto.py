@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from codesign.commands._study import add_study_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,9 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read a study, re-score every trial under --hw cost models (shipped or "
         "plugged in) without retraining, and rewrite trials.csv, pareto.csv and the figures.",
     )
-    parser.add_argument("--out", type=Path, help="run directory of a search")
-    parser.add_argument("--storage", help="Optuna storage URL (instead of --out's)")
-    parser.add_argument("--study", help="study name (instead of --out's)")
+    add_study_arguments(parser)
     parser.add_argument("--hw", help="cost models to re-score under and optimise, "
                         "comma-separated (default: the study's own objectives, as stored)")
     parser.add_argument("--report-dir", type=Path,

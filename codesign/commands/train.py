@@ -63,18 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return False
 
     result = train_trial(cfg, out_dir=out, on_epoch=show)
-    summary = {
-        "status": result.status,
-        "reason": result.reason,
-        "val_accuracy": result.val_accuracy,
-        "test_accuracy": result.test_accuracy,
-        "epochs": result.epochs,
-        "best_epoch": result.best_epoch,
-        "seconds": round(result.seconds, 3),
-        "checkpoint": result.checkpoint,
-    }
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(result.summary()))
     else:
         print(
             f"{result.status}: val acc {result.val_accuracy}, test acc {result.test_accuracy} "

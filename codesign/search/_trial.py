@@ -114,17 +114,7 @@ def run_trial(
         result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads)
         if stopper is not None and stopper.reason and result.status == "stopped":
             result.reason = stopper.reason
-        record = {
-            "status": result.status,
-            "reason": result.reason,
-            "val_accuracy": result.val_accuracy,
-            "test_accuracy": result.test_accuracy,
-            "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
-            "seconds": round(result.seconds, 3),
-            "checkpoint": result.checkpoint,
-            "curves": result.curves,
-        }
+        record = {**result.summary(), "curves": result.curves}
         accuracy = result.val_accuracy
         record.update(_capacity(cfg, settings))
     for key, value in record.items():
