@@ -9,7 +9,8 @@ configurations. Hypervolume is the normalised one of `codesign search` (referenc
 space: accuracy 0 and 1.1 times the costs of its most precise config; ideal accuracy 1 and zero
 cost), so every run and baseline is measured in the same box. A baseline is a single point:
 every layer the space lets the search choose at 8, 4 or 2 bits (layers the space fixes keep
-their bits), trained with the space's defaults. The last line is JSON.
+their bits), trained with the space's defaults. Searches run without those baselines queued
+unless `--baselines` is given. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ def _spread(values: list[float]) -> tuple[float, float]:
 
 
 def run_sampler(space: str, sampler: str, seed: int, trials: int, epochs: int | None,
-                out: Path) -> dict[str, float]:
+                out: Path, baselines: bool) -> dict[str, float]:
     started = time.perf_counter()
+    name = f"{sampler}{'+baselines' if baselines else ''}-seed{seed}"
     report = run_search(
         SearchRequest(space=space, trials=trials, epochs=epochs, sampler=sampler, seed=seed,
-                      out=out / f"{sampler}-seed{seed}"),
+                      out=out / name, baselines=baselines),
         stream=io.StringIO(),
     )
     frame = report.frame
@@ -84,6 +86,10 @@ def main() -> None:
     parser.add_argument("--samplers", default="nsga2,tpe,random")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_search"))
+    parser.add_argument("--baselines", action="store_true",
+                        help="start each search with the space's uniform configs (the default "
+                        "of `codesign search`); off compares the samplers alone")
+    parser.add_argument("--no-uniform", action="store_true", help="skip the uniform rows")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, dict[str, float]] = {}
@@ -95,18 +101,19 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for sampler in args.samplers.split(","):
-        runs = [run_sampler(args.space, sampler, seed, args.trials, args.epochs, args.out)
-                for seed in seeds]
+        runs = [run_sampler(args.space, sampler, seed, args.trials, args.epochs, args.out,
+                            args.baselines) for seed in seeds]
         hv = _spread([r["hypervolume"] for r in runs])
         acc = _spread([r["best_accuracy"] for r in runs])
         secs = _spread([r["seconds"] for r in runs])
         front = statistics.mean(r["front_size"] for r in runs)
-        results[sampler] = {"hypervolume_mean": hv[0], "hypervolume_std": hv[1],
+        label = f"{sampler} + baselines" if args.baselines else sampler
+        results[label] = {"hypervolume_mean": hv[0], "hypervolume_std": hv[1],
                             "best_accuracy_mean": acc[0], "seconds_mean": secs[0]}
-        lines.append(f"| {sampler} | {hv[0]:.4f} ± {hv[1]:.4f} | {acc[0]:.4f} ± {acc[1]:.4f} "
+        lines.append(f"| {label} | {hv[0]:.4f} ± {hv[1]:.4f} | {acc[0]:.4f} ± {acc[1]:.4f} "
                      f"| {front:.1f} | {secs[0]:.0f} |")
         print(lines[-1], flush=True)
-    for bits in UNIFORM_BITS:
+    for bits in () if args.no_uniform else UNIFORM_BITS:
         runs = [run_baseline(args.space, bits, seed, args.epochs) for seed in seeds]
         hv = _spread([r["hypervolume"] for r in runs])
         acc = _spread([r["val_accuracy"] for r in runs])

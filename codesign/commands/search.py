@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--early-stop", action="store_true",
                         help="stop a trial once a finished trial beats its optimistic final "
                         "accuracy at no higher cost (Pareto-aware; after the annealing window)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="do not start a new study with the uniform-precision configs "
+                        "(highest, median and lowest bits)")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     parser.set_defaults(func=run)
 
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
         out=args.out, capacity_samples=args.capacity,
-        early_stop=args.early_stop,
+        early_stop=args.early_stop, baselines=args.baselines,
     )
     report = run_search(request)
     print_report(report)

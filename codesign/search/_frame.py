@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _ATTR_COLUMNS = ("status", "reason", "val_accuracy", "test_accuracy", "seconds", "epochs",
-                 "best_epoch", "checkpoint", "retry_of", "capacity_2sed", "capacity_seconds")
+                 "best_epoch", "checkpoint", "retry_of", "baseline_bits", "capacity_2sed",
+                 "capacity_seconds")
 
 
 def flatten(data: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -25,7 +25,10 @@ from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP
 if TYPE_CHECKING:
     import optuna
 
+    from codesign.space import SearchSpace
+
 BACKENDS = ("local", "ray")
+BASELINE_ATTR = "baseline_bits"
 DEFAULT_RUNS_DIR = Path("runs")
 
 
@@ -47,6 +50,7 @@ class SearchRequest:
     storage: str | None = None
     study: str | None = None
     out: Path | None = None
+    baselines: bool = True
     capacity_samples: int = 0
     early_stop: bool = False
 
@@ -101,7 +105,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         run_dir=str(run_dir),
         extra=_extra(request),
     )
-    study = _open_or_create(manifest, settings)
+    study = _open_or_create(manifest, settings, request.baselines)
     settings = SearchSettings.of_study(study)
     manifest.write(run_dir)
     return manifest, settings, run_dir
@@ -117,7 +121,8 @@ def _extra(request: SearchRequest) -> dict[str, int | bool]:
     return extra
 
 
-def _open_or_create(manifest: Manifest, settings: SearchSettings) -> optuna.Study:
+def _open_or_create(manifest: Manifest, settings: SearchSettings,
+                    baselines: bool = True) -> optuna.Study:
     import optuna
 
     storage = open_storage(manifest.storage)
@@ -128,9 +133,24 @@ def _open_or_create(manifest: Manifest, settings: SearchSettings) -> optuna.Stud
     stored = study.user_attrs.get("codesign.search")
     if stored is None:
         settings.save(study)
+        if baselines:
+            enqueue_baselines(study, settings.load_space())
         return study
     _check_same_search(SearchSettings.from_dict(stored), settings, manifest)
     return study
+
+
+def enqueue_baselines(study: optuna.Study, space: SearchSpace) -> list[int]:
+    """Queue the uniform-precision configs (highest, median and lowest bits every layer
+    admits) as the first trials of a new study, so that its front is never worse than them and
+    the samplers start from known corners; returns the bits queued."""
+    queued = []
+    for bits in space.uniform_bits():
+        params = space.uniform_params(bits)
+        if params is not None:
+            study.enqueue_trial(params, user_attrs={BASELINE_ATTR: bits})
+            queued.append(bits)
+    return queued
 
 
 def _check_same_search(

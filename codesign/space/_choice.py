@@ -50,6 +50,12 @@ class Choice:
             return self.values
         return (self.low, self.high)
 
+    def admits(self, value: Any) -> bool:
+        """Whether `value` is one this field can take (a value of a range lies inside it)."""
+        if self.kind in ("fixed", "categorical"):
+            return value in self.values
+        return self.low <= value <= self.high
+
     def suggest(self, trial: optuna.Trial, name: str) -> Any:
         """Draw the value through Optuna (a fixed field records nothing in the trial)."""
         if self.kind == "fixed":

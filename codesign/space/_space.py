@@ -164,6 +164,40 @@ class SearchSpace:
 
         return self._build(pick, epochs=epochs, seed=seed, forced=forced)
 
+    def uniform_bits(self) -> list[int]:
+        """Bit-widths every searchable weight and activation field admits: the highest, the
+        lowest and the median of them, highest first (the uniform baselines of a search)."""
+        names = self.layer_names()
+        fields_ = [self.layer_choices(n)[key] for n in names for key in ("w_bits", "a_bits")]
+        searchable = [c for c in fields_ if not c.is_fixed]
+        if not searchable:
+            return []
+        common = sorted({int(b) for c in searchable for b in c.candidates()
+                         if all(other.admits(b) for other in searchable)}, reverse=True)
+        if len(common) <= 3:
+            return common
+        return [common[0], common[len(common) // 2], common[-1]]
+
+    def uniform_params(self, bits: int) -> dict[str, Any] | None:
+        """Optuna parameters of the config with every searchable layer at `bits` and every
+        other field at its default (see `fixed_config`), for `study.enqueue_trial`; None when
+        that config lies outside the space (a format the space does not offer)."""
+        cfg = self.fixed_config(w_bits=bits, a_bits=bits)
+        params: dict[str, Any] = {}
+        for name, quant in cfg.layers.items():
+            for key, choice in self.layer_choices(name).items():
+                if not choice.is_fixed:
+                    value = getattr(quant, key)
+                    if not choice.admits(value):
+                        return None
+                    params[f"{name}.{key}"] = value
+        for section, choices in (("anneal", self.anneal), ("train", self.train)):
+            values = getattr(cfg, section)
+            for key, choice in choices.items():
+                if not choice.is_fixed:
+                    params[f"{section}.{key}"] = getattr(values, key)
+        return params
+
     def _build(
         self,
         pick: Any,
