@@ -2,7 +2,8 @@
 
 A trial that raises, or whose objective values are not numbers (NaN), is one bad point of the
 space, not a broken search: the backends record it (`status` "error", `reason`), tell Optuna
-FAIL and go on. Only interrupts (KeyboardInterrupt, SystemExit) still stop a worker. Every
+FAIL and go on. A `CodesignError` (a user's mistake, such as a missing data root, that every
+trial would meet) and interrupts (KeyboardInterrupt, SystemExit) still stop a worker. Every
 trial also records where it ran (`node`), which is how a cluster's work can be traced.
 """
 
@@ -24,8 +25,12 @@ SetAttr = Callable[[str, Any], None]
 
 def attempt(run: Callable[[], list[float]]) -> tuple[list[float] | None, str | None]:
     """(values, None) when `run` gives numbers; (None, reason) when it raises or gives NaN."""
+    from codesign.errors import CodesignError
+
     try:
         values = run()
+    except CodesignError:
+        raise  # a user's mistake (missing data root, ...) hits every trial: stop with its line
     except Exception as err:
         return None, describe_error(err)
     bad = [v for v in values if not isinstance(v, int | float) or math.isnan(v)]

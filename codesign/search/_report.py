@@ -62,7 +62,7 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     study = load_study(manifest)
     settings = SearchSettings.of_study(study)
     space = settings.load_space()
-    trials = study.get_trials(deepcopy=False)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
     if hw:
         objectives = objectives_for(space, hw)
         frame = rescored_frame(trials, space, list(dict.fromkeys([*settings.hw, *hw])))

@@ -19,13 +19,13 @@ from codesign.search._report import SearchReport, report_study
 from codesign.search._resume import count_complete, repair
 from codesign.search._samplers import SAMPLERS
 from codesign.search._settings import SearchSettings, objectives_for, scored_models
-from codesign.search._storage import Manifest, default_storage_url, open_storage
+from codesign.search._storage import MANIFEST, Manifest, default_storage_url, open_storage
 from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP
 
 if TYPE_CHECKING:
     import optuna
 
-    from codesign.space import SearchSpace
+    from codesign.space import Objective, SearchSpace
 
 BACKENDS = ("local", "ray")
 BASELINE_ATTR = "baseline_bits"
@@ -88,9 +88,11 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     hw = scored_models(space, request.hw)
     for name in hw:
         get_cost_model(name)
+    _check_metrics(space, objectives)
     run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
     storage_url = request.storage or default_storage_url(run_dir)
     manifest = Manifest(storage=storage_url, study=request.study or space.name)
+    _check_run_dir(run_dir, manifest)
     settings = SearchSettings(
         space=space.raw,
         space_source=space.source,
@@ -105,10 +107,38 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         run_dir=str(run_dir),
         extra=_extra(request),
     )
-    study = _open_or_create(manifest, settings, request.baselines)
+    study = _open_or_create(manifest, settings, request.trials if request.baselines else 0)
     settings = SearchSettings.of_study(study)
     manifest.write(run_dir)
     return manifest, settings, run_dir
+
+
+def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
+    """A cost objective must name a metric its model reports; caught before any trial."""
+    from hw_models import get_cost_model
+
+    for objective in objectives:
+        if objective.cost_model is None:
+            continue
+        metrics = get_cost_model(objective.cost_model).metrics
+        if objective.metric not in metrics:
+            raise CodesignError(
+                f"search space {space.source}: objective '{objective.column}': cost model "
+                f"'{objective.cost_model}' has no metric '{objective.metric}'; choose one of: "
+                f"{', '.join(metrics)}"
+            )
+
+
+def _check_run_dir(run_dir: Path, manifest: Manifest) -> None:
+    """One run directory, one study: another search must not take over its report files."""
+    if not (run_dir / MANIFEST).is_file():
+        return
+    held = Manifest.read(run_dir)
+    if held != manifest:
+        raise CodesignError(
+            f"{run_dir} holds the search of study '{held.study}' ({held.storage}); pass "
+            f"another --out for this one, or --study {held.study} to resume that one"
+        )
 
 
 def _extra(request: SearchRequest) -> dict[str, int | bool]:
@@ -122,7 +152,7 @@ def _extra(request: SearchRequest) -> dict[str, int | bool]:
 
 
 def _open_or_create(manifest: Manifest, settings: SearchSettings,
-                    baselines: bool = True) -> optuna.Study:
+                    baselines: int = 0) -> optuna.Study:
     import optuna
 
     storage = open_storage(manifest.storage)
@@ -134,18 +164,18 @@ def _open_or_create(manifest: Manifest, settings: SearchSettings,
     if stored is None:
         settings.save(study)
         if baselines:
-            enqueue_baselines(study, settings.load_space())
+            enqueue_baselines(study, settings.load_space(), limit=baselines)
         return study
     _check_same_search(SearchSettings.from_dict(stored), settings, manifest)
     return study
 
 
-def enqueue_baselines(study: optuna.Study, space: SearchSpace) -> list[int]:
+def enqueue_baselines(study: optuna.Study, space: SearchSpace, limit: int = 3) -> list[int]:
     """Queue the uniform-precision configs (highest, median and lowest bits every layer
     admits) as the first trials of a new study, so that its front is never worse than them and
-    the samplers start from known corners; returns the bits queued."""
+    the samplers start from known corners; at most `limit`; returns the bits queued."""
     queued = []
-    for bits in space.uniform_bits():
+    for bits in space.uniform_bits()[:limit]:
         params = space.uniform_params(bits)
         if params is not None:
             study.enqueue_trial(params, user_attrs={BASELINE_ATTR: bits})
@@ -170,6 +200,8 @@ def _check_same_search(
         )
     flags = (("epochs", "--epochs"), ("seed", "--seed"), ("extra", "--capacity / --early-stop"))
     for name, flag in flags:
+        if name == "epochs" and asked.epochs is None:
+            continue  # without --epochs a resumed search keeps the study's
         if getattr(stored, name) != getattr(asked, name):
             raise CodesignError(
                 f"study '{manifest.study}' was run with {name}={getattr(stored, name)}, now "
@@ -198,7 +230,7 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     resumed = repair(study)
     if resumed.complete or resumed.recovered or resumed.requeued:
         out.write(f"resuming study '{manifest.study}': {resumed.describe()}\n")
-    remaining = request.trials - count_complete(study)
+    remaining = max(0, request.trials - count_complete(study))
     out.write(
         f"search '{manifest.study}': {remaining} trial(s) to run of {request.trials}, "
         f"objectives {', '.join(settings.columns)}, sampler {settings.sampler}, "

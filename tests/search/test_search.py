@@ -3,6 +3,7 @@ export and the errors a user can make."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -117,9 +118,42 @@ def test_rerun_with_other_objectives_is_refused_with_the_fix(finished, capsys):
 def test_rerun_of_a_finished_search_trains_nothing(finished):
     space, out = finished
     before = {t.number: t.datetime_complete for t in complete(stored(out))}
-    run_search(SearchRequest(space=str(space), trials=4, epochs=2, seed=3, out=out))
+    stream = io.StringIO()
+    # Without --epochs the study's own are kept; fewer trials than it holds runs none.
+    run_search(SearchRequest(space=str(space), trials=2, seed=3, out=out), stream=stream)
+    assert "0 trial(s) to run of 2" in stream.getvalue()
     after = {t.number: t.datetime_complete for t in complete(stored(out))}
     assert after == before
+
+
+def test_another_search_cannot_take_over_a_run_directory(finished, capsys):
+    _, out = finished
+    before = (out / "trials.csv").read_text()
+    code = main(["search", "--space", "cifar10_resnet20", "--trials", "1", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "holds the search of study 'digits_small'" in err[0]
+    assert (out / "trials.csv").read_text() == before
+    assert Manifest.read(out).study == "digits_small"
+
+
+def test_a_mistyped_objective_metric_fails_before_any_trial(tmp_path, capsys):
+    space = write_space(tmp_path, objectives=["accuracy", "generic.bopz"])
+    code = main(["search", "--space", str(space), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "no metric 'bopz'" in err[0] and "bops" in err[0] and str(space) in err[0]
+    assert not (tmp_path / "run" / "study.db").exists()
+
+
+def test_a_missing_data_root_ends_the_search_with_its_one_line(tmp_path, capsys):
+    space = write_space(tmp_path, dataset="mnist",
+                        dataset_args={"root": str(tmp_path / "nodata")})
+    code = main(["search", "--space", str(space), "--trials", "2", "--epochs", "1",
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "dataset 'mnist' not found" in err[0]
+    study = stored(tmp_path / "run")
+    assert not complete(study) and len(study.get_trials(states=(TrialState.FAIL,))) == 1
 
 
 def test_over_budget_configs_are_recorded_and_never_trained(tmp_path):
