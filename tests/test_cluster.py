@@ -157,7 +157,7 @@ def _wait_for(out: Path, process: subprocess.Popen, ready, limit_s: float):
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before the fault could be injected"
-        if (out / "study.db").exists():
+        if (out / "search.json").exists():  # written once the driver has made the study
             study = _study(out)
             found = ready(study.get_trials(deepcopy=False)) if study else None
             if found:

@@ -8,6 +8,7 @@ The run directory keeps `search.json` (storage URL and study name), so `codesign
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ MANIFEST = "search.json"
 STUDY_FILE = "study.db"
 # Seconds a SQLite writer waits for a lock: several processes share one file.
 SQLITE_TIMEOUT_S = 120
+# Openings of a fresh database tried while another process creates its schema.
+SCHEMA_RACE_ATTEMPTS = 5
 # Seconds to reach a database server: a wrong host fails at start instead of hanging.
 CONNECT_TIMEOUT_S = 10
 
@@ -31,7 +34,6 @@ def default_storage_url(run_dir: Path) -> str:
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
     """An RDB storage for `url`; an unreachable database is one clear error line."""
-    import optuna
     import sqlalchemy.exc
 
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -42,13 +44,36 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        return _open_rdb(url, engine_kwargs)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CodesignError(
             f"cannot open the study storage {_shown(url)} ({first}); check the URL, that the "
             "server runs and that its driver is installed"
         ) from None
+
+
+def _open_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    import optuna
+    import sqlalchemy.exc
+
+    attempt = 0
+    while True:
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as err:
+            attempt += 1
+            if attempt == SCHEMA_RACE_ATTEMPTS or not _schema_race(err):
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _schema_race(err: Exception) -> bool:
+    """Another process was creating the schema of this fresh database at the same moment
+    (workers starting together): opening again finds it complete."""
+    text = str(err)
+    return any(sign in text for sign in ("already exists", "UNIQUE constraint failed",
+                                         "duplicate key", "database is locked"))
 
 
 def _shown(url: str) -> str:

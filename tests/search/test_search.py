@@ -189,7 +189,7 @@ def _wait_for_complete(db: Path, count: int, process: subprocess.Popen, limit_s:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed"
-        if db.exists():
+        if (db.parent / "search.json").exists():  # written once the driver made the study
             try:
                 study = optuna.load_study(study_name="digits_small", storage=f"sqlite:///{db}")
                 if len(complete(study)) >= count:
