@@ -9,9 +9,15 @@ from typing import Any
 
 import pandas as pd
 
-from codesign.report._panels import Panel, build_panels, hover_text
-
-_GREY, _FRONT, _KNEE, _OVER = "#b0b0b0", "#1f5fbf", "#d62728", "#ff7f0e"
+from codesign.report._panels import (
+    DOMINATED_COLOUR,
+    FRONT_COLOUR,
+    KNEE_COLOUR,
+    OVER_BUDGET_COLOUR,
+    Panel,
+    build_panels,
+    hover_text,
+)
 
 
 def write_pareto_html(
@@ -58,19 +64,20 @@ def _traces(panel: Panel, panels: list[Panel], show_legend: bool, bottom: float)
         )
 
     traces = [
-        points(panel.dominated, "dominated", {"color": _GREY, "size": 6}),
+        points(panel.dominated, "dominated", {"color": DOMINATED_COLOUR, "size": 6}),
         go.Scatter(
             x=panel.staircase[x], y=panel.staircase[y], mode="lines", opacity=0.7,
-            line={"shape": "hv", "color": _FRONT, "width": 1.5}, name="front in this panel",
+            line={"shape": "hv", "color": FRONT_COLOUR, "width": 1.5}, name="front in this panel",
             legendgroup="staircase", showlegend=show_legend, hoverinfo="skip",
         ),
-        points(panel.front, "Pareto-optimal", {"color": _FRONT, "size": 8}),
-        points(panel.knee, "knee", {"color": _KNEE, "size": 16, "symbol": "star",
+        points(panel.front, "Pareto-optimal", {"color": FRONT_COLOUR, "size": 8}),
+        points(panel.knee, "knee", {"color": KNEE_COLOUR, "size": 16, "symbol": "star",
                                     "line": {"color": "black", "width": 1}}),
     ]
     if len(panel.over_budget):
+        marker = {"color": OVER_BUDGET_COLOUR, "size": 7, "symbol": "x"}
         traces.append(points(panel.over_budget, "over budget (not trained; at the bottom)",
-                             {"color": _OVER, "size": 7, "symbol": "x"}, at_bottom=True))
+                             marker, at_bottom=True))
     return traces
 
 

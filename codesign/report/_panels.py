@@ -20,6 +20,11 @@ from codesign.errors import CodesignError
 from codesign.pareto import Objective, as_objectives, feasible_rows, non_dominated_mask
 from codesign.report._tables import BITS_COLUMN, accuracy_objective, report_frame
 
+# Colours of both figures.
+DOMINATED_COLOUR = "#b0b0b0"
+FRONT_COLOUR = "#1f5fbf"
+KNEE_COLOUR = "#d62728"
+OVER_BUDGET_COLOUR = "#ff7f0e"
 # Span (max / min) beyond which a positive axis is drawn on a log scale.
 _LOG_SPAN = 100.0
 

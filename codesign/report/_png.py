@@ -8,9 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from codesign.report._panels import build_panels
-
-_GREY, _FRONT, _KNEE, _OVER = "#b0b0b0", "#1f5fbf", "#d62728", "#ff7f0e"
+from codesign.report._panels import (
+    DOMINATED_COLOUR,
+    FRONT_COLOUR,
+    KNEE_COLOUR,
+    OVER_BUDGET_COLOUR,
+    build_panels,
+)
 
 
 def write_pareto_png(
@@ -29,22 +33,23 @@ def write_pareto_png(
     axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
         x, y = panel.x.column, panel.y.column
-        ax.scatter(panel.dominated[x], panel.dominated[y], s=14, c=_GREY, label="dominated")
+        ax.scatter(panel.dominated[x], panel.dominated[y], s=14, c=DOMINATED_COLOUR,
+                   label="dominated")
         ax.plot(
-            panel.staircase[x], panel.staircase[y], drawstyle="steps-post", c=_FRONT, lw=1.2,
+            panel.staircase[x], panel.staircase[y], drawstyle="steps-post", c=FRONT_COLOUR, lw=1.2,
             alpha=0.7, label=f"front in ({y}, {x})",
         )
-        ax.scatter(panel.front[x], panel.front[y], s=26, c=_FRONT, zorder=3,
+        ax.scatter(panel.front[x], panel.front[y], s=26, c=FRONT_COLOUR, zorder=3,
                    label="Pareto-optimal")
-        ax.scatter(panel.knee[x], panel.knee[y], s=180, marker="*", c=_KNEE, zorder=4,
+        ax.scatter(panel.knee[x], panel.knee[y], s=180, marker="*", c=KNEE_COLOUR, zorder=4,
                    edgecolors="black", linewidths=0.5, label="knee")
         for _, row in panel.front.iterrows():
             ax.annotate(str(row.get("number", "")), (row[x], row[y]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points", color=_FRONT)
+                        xytext=(3, 3), textcoords="offset points", color=FRONT_COLOUR)
         if len(panel.over_budget):
             bottom = blended_transform_factory(ax.transData, ax.transAxes)
             ax.scatter(panel.over_budget[x], [0.03] * len(panel.over_budget), marker="x",
-                       s=22, c=_OVER, transform=bottom, zorder=2,
+                       s=22, c=OVER_BUDGET_COLOUR, transform=bottom, zorder=2,
                        label="over budget (not trained)")
             # Points drawn in axes coordinates do not widen the x range by themselves.
             ax.dataLim.update_from_data_x(panel.over_budget[x].to_numpy(float), ignore=False)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.search._frame import trials_frame
-from codesign.search._rescore import feasibility, merged_costs, rescore, stored_configs
+from codesign.search._rescore import rescore, stored_configs
 from codesign.search._settings import SearchSettings, objectives_for
 from codesign.search._storage import Manifest, load_study
+from codesign.search._trial import constraint_values, within_budgets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,8 +96,11 @@ def rescored_frame(trials: list, space: SearchSpace, hw: list[str]) -> pd.DataFr
     configs = stored_configs(trials)
     fresh, refusals = rescore(configs, hw)
     by_number = {t.number: t for t in trials}
-    costs = {n: merged_costs(by_number[n].user_attrs.get("costs"), fresh[n]) for n in configs}
-    feasible = {n: feasibility(space, costs[n], refusals[n]) for n in configs}
+    # Stored costs overlaid with the fresh ones (fresh wins for a model scored again).
+    costs = {n: {**(by_number[n].user_attrs.get("costs") or {}), **fresh[n]} for n in configs}
+    feasible = {
+        n: within_budgets(constraint_values(space, costs[n], refusals[n])) for n in configs
+    }
     return trials_frame(trials, costs=costs, feasible=feasible)
 
 

@@ -1,22 +1,22 @@
 """Re-scoring a finished study under any cost model, without retraining.
 
 Costs are a pure function of (architecture, trial config, input shape), so every stored config
-is scored again, all configs of the study in one vectorised pass per cost model, and each
-trial's feasibility is recomputed against the space's budgets. Accuracy is taken as stored.
+is scored again, all configs of the study in one vectorised pass per cost model (one by one
+only for a model that refuses some of them). Accuracy is taken as stored.
 Nothing in the storage changes: the new costs go into the report only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codesign.errors import CodesignError
+from codesign.search._trial import score
 
 if TYPE_CHECKING:
     import optuna
 
     from codesign.config import TrialConfig
-    from codesign.space import SearchSpace
 
 Costs = dict[str, dict[str, float]]
 
@@ -37,7 +37,7 @@ def rescore(
 ) -> tuple[dict[int, Costs], dict[int, dict[str, str]]]:
     """Costs of each config under each cost model in `hw`, and refusals (model -> reason) of
     the configs a model cannot run."""
-    from hw_models import get_cost_model, score_config, score_configs
+    from hw_models import get_cost_model, score_configs
 
     costs: dict[int, Costs] = {number: {} for number in configs}
     refusals: dict[int, dict[str, str]] = {number: {} for number in configs}
@@ -54,25 +54,7 @@ def rescore(
             if totals is not None:
                 costs[number][name] = {m: float(v[row]) for m, v in totals.items()}
                 continue
-            try:
-                costs[number].update(score_config(configs[number], [ref]))
-            except CodesignError as err:
-                refusals[number][name] = str(err)
+            found, refused = score(configs[number], [ref])
+            costs[number].update(found)
+            refusals[number].update(refused)
     return costs, refusals
-
-
-def feasibility(space: SearchSpace, costs: Costs, refusals: dict[str, str]) -> bool:
-    """Within every budget of the space, and run by every cost model scored."""
-    if refusals:
-        return False
-    for constraint in space.constraints:
-        if constraint.cost_model not in costs:
-            continue
-        if constraint.violation(costs) > 0:
-            return False
-    return True
-
-
-def merged_costs(stored: dict[str, Any] | None, fresh: Costs) -> Costs:
-    """Stored costs overlaid with the fresh ones (fresh wins for a model scored again)."""
-    return {**(stored or {}), **fresh}

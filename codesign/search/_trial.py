@@ -64,6 +64,11 @@ def constraint_values(
     return values
 
 
+def within_budgets(constraints: dict[str, float]) -> bool:
+    """Feasible: every constraint value (see `constraint_values`) is <= 0."""
+    return all(v <= 0 for v in constraints.values())
+
+
 def objective_values(
     settings: SearchSettings, costs: dict[str, dict[str, float]], accuracy: float | None
 ) -> list[float]:
@@ -92,7 +97,7 @@ def run_trial(
     cfg = space.sample(trial, epochs=settings.epochs, seed=settings.seed)
     costs, refusals = score(cfg, settings.hw)
     constraints = constraint_values(space, costs, refusals)
-    feasible = all(v <= 0 for v in constraints.values())
+    feasible = within_budgets(constraints)
     for key, value in constraints.items():
         trial.set_constraint(key, value)
     trial.set_user_attr("config", cfg.to_dict())
