@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 
+from codesign.refs import check_unchanged
+from codesign.search._float import ensure_float_network
 from codesign.search._outcome import (
     MAX_FAILURES_IN_A_ROW,
     NODE_ATTR,
@@ -71,7 +73,9 @@ def work(
     study.sampler = make_sampler(
         settings.sampler, seed=settings.seed + existing + seed_offset, n_trials=target
     )
+    check_unchanged(settings.references, "start a new study from the changed file")
     space = settings.load_space()
+    ensure_float_network(study, settings, space)
     ran = failures = 0
     while _claimed(study) < target and failures < MAX_FAILURES_IN_A_ROW:
         trial = study.ask()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from codesign.errors import CodesignError
+from codesign.refs import check_unchanged, file_hashes
+from codesign.search._float import check_space_code, ensure_float_network
 from codesign.search._ray import RayResources
 from codesign.search._report import SearchReport, report_study
 from codesign.search._resume import count_complete, repair
@@ -84,6 +86,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
 
     request.check()
     space = load_space(request.space)
+    check_space_code(space)
     objectives = objectives_for(space, request.hw)
     hw = scored_models(space, request.hw)
     for name in hw:
@@ -95,7 +98,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     _check_run_dir(run_dir, manifest)
     settings = SearchSettings(
         space=space.raw,
-        space_source=space.source,
+        space_source=_absolute(space.source),
         objectives=[
             {"metric": o.metric, "direction": o.direction, "cost_model": o.cost_model}
             for o in objectives
@@ -106,11 +109,19 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         epochs=request.epochs,
         run_dir=str(run_dir),
         extra=_extra(request),
+        references=file_hashes(space.model, space.dataset),
     )
     study = _open_or_create(manifest, settings, request.trials if request.baselines else 0)
     settings = SearchSettings.of_study(study)
     manifest.write(run_dir)
     return manifest, settings, run_dir
+
+
+def _absolute(source: str) -> str:
+    """A space file's path made absolute, so that processes started elsewhere (Ray tasks,
+    workers) resolve the file references beside it the same way."""
+    path = Path(source)
+    return str(path.resolve()) if path.is_file() else source
 
 
 def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
@@ -193,6 +204,7 @@ def _check_same_search(
             f"study '{manifest.study}' was made from another version of space "
             f"{stored.space_source}; {fix}"
         )
+    check_unchanged(stored.references, fix)
     if stored.objectives != asked.objectives:
         raise CodesignError(
             f"study '{manifest.study}' optimises {stored.columns}, not {asked.columns}; "
@@ -238,6 +250,7 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     )
     out.flush()
     if remaining > 0:
+        ensure_float_network(study, settings, settings.load_space(), out)
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
             _run_backend(request, manifest, remaining, run_dir, settings.load_space().resources)
     return report_study(manifest, run_dir)

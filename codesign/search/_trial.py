@@ -15,6 +15,7 @@ violated constraints); their `val_accuracy` attribute stays empty.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,14 +39,15 @@ TRIALS_DIR = "trials"
 def score(cfg: TrialConfig, hw: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
     """Costs under each cost model, and the refusals (model -> reason) of models that cannot
     run the config. Pure: the same config always gives the same costs."""
-    from hw_models import get_cost_model, score_config
+    from codesign.network import config_costs
+    from hw_models import get_cost_model
 
     costs: dict[str, dict[str, float]] = {}
     refusals: dict[str, str] = {}
     for ref in hw:
         name = get_cost_model(ref).name
         try:
-            costs.update(score_config(cfg, [ref]))
+            costs.update(config_costs(cfg, [ref]))
         except CodesignError as err:
             refusals[name] = str(err)
     return costs, refusals
@@ -92,9 +94,11 @@ def run_trial(
     num_threads: int | None = None,
 ) -> list[float]:
     """Sample, cost, check budgets, train if feasible, record; return the objective values."""
+    from codesign.search._float import start_weights
     from codesign.train import train_trial
 
     cfg = space.sample(trial, epochs=settings.epochs, seed=settings.seed)
+    cfg = dataclasses.replace(cfg, init=start_weights(space, settings))
     costs, refusals = score(cfg, settings.hw)
     constraints = constraint_values(space, costs, refusals)
     feasible = within_budgets(constraints)

@@ -19,8 +19,11 @@ from codesign.config import (
     LayerQuant,
     TrainConfig,
     TrialConfig,
+    checked_shape,
 )
 from codesign.errors import CodesignError
+from codesign.refs import canonical
+from codesign.space._init import InitSpec, parse_init
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 _TOP_KEYS = {
     "name", "description", "model", "model_args", "dataset", "dataset_args",
     "train", "layers", "overrides", "anneal", "objectives", "constraints", "resources",
+    "input_shape", "num_classes", "init",
 }
 # What one trial reserves on a Ray cluster; `--cpus-per-trial` / `--gpus-per-trial` win.
 RESOURCE_KEYS = ("cpus_per_trial", "gpus_per_trial")
@@ -88,22 +92,45 @@ class SearchSpace:
     raw: dict[str, Any] = field(repr=False)
     description: str = ""
     resources: dict[str, float] = field(default_factory=dict)
+    num_classes: int | None = None
+    input_shape: tuple[int, ...] | None = None
+    init: InitSpec | None = None
     _layers: list[str] | None = field(default=None, repr=False)
+    _shape: tuple[int, tuple[int, ...]] | None = field(default=None, repr=False)
+
+    # ---- the data -----------------------------------------------------------------------
+    def data_shape(self) -> tuple[int, tuple[int, ...]]:
+        """(classes, one sample's shape): declared in the file, else read from the dataset
+        (a user dataset is loaded once for it)."""
+        if self._shape is None:
+            from codesign.network import data_shape
+
+            probe = TrialConfig(model=self.model, dataset=self.dataset,
+                                dataset_args=dict(self.dataset_args),
+                                num_classes=self.num_classes, input_shape=self.input_shape)
+            try:
+                self._shape = data_shape(probe)
+            except CodesignError as err:
+                raise CodesignError(f"search space {self.source}: {err}") from None
+        return self._shape
+
+    def float_model(self) -> Any:
+        """The float model the space searches (random weights)."""
+        from codesign.models import build_network
+
+        classes, shape = self.data_shape()
+        try:
+            return build_network(self.model, classes, shape, **self.model_args)
+        except CodesignError as err:
+            raise CodesignError(f"search space {self.source}: {err}") from None
 
     # ---- the model's layers -------------------------------------------------------------
     def layer_names(self) -> list[str]:
         """Quantizable layers of the float model, in registration order (built once)."""
         if self._layers is None:
-            from codesign.data import dataset_info
-            from codesign.models import create_model
             from codesign.nn import quantizable_layers
 
-            info = dataset_info(self.dataset, **self.dataset_args)
-            model = create_model(
-                self.model, info.num_classes, info.in_channels, info.image_size,
-                **self.model_args,
-            )
-            names = list(quantizable_layers(model))
+            names = list(quantizable_layers(self.float_model()))
             if not names:
                 raise CodesignError(
                     f"search space {self.source}: model '{self.model}' has no conv or linear "
@@ -215,6 +242,7 @@ class SearchSpace:
         if seed is not None:
             train["seed"] = seed
         where = f"search space {self.source}"
+        classes, shape = self.data_shape()
         try:
             return TrialConfig(
                 model=self.model,
@@ -224,6 +252,9 @@ class SearchSpace:
                 train=TrainConfig(**train),
                 model_args=dict(self.model_args),
                 dataset_args=dict(self.dataset_args),
+                num_classes=classes,
+                input_shape=shape,
+                init=self.init.checkpoint if self.init else None,
             )
         except CodesignError as err:
             raise CodesignError(f"{where}: {err}") from None
@@ -292,7 +323,10 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
             raise CodesignError(f"{where}: missing field '{key}'")
     for key in ("model", "dataset"):
         if not isinstance(raw[key], str) or not raw[key]:
-            raise CodesignError(f"{where}: '{key}' must be a registered name")
+            raise CodesignError(
+                f"{where}: '{key}' must be a registered name, path/to/file.py:function or "
+                "package.module:function"
+            )
     for key in ("model_args", "dataset_args"):
         if not isinstance(raw.get(key, {}), dict):
             raise CodesignError(f"{where}: '{key}' must be a mapping of keyword arguments")
@@ -309,11 +343,12 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         (f"overrides[{i}]", {**layer_fields, **r.fields}) for i, r in enumerate(rules)
     ]:
         _check_pow2_bits(fields_, f"{where}: {scope}")
+    base_dir = _base_dir(source)
     space = SearchSpace(
         name=str(raw.get("name", default_name)),
         source=source,
-        model=raw["model"],
-        dataset=raw["dataset"],
+        model=canonical(raw["model"], base_dir),
+        dataset=canonical(raw["dataset"], base_dir),
         model_args=dict(raw.get("model_args", {})),
         dataset_args=dict(raw.get("dataset_args", {})),
         layer_fields=layer_fields,
@@ -325,9 +360,35 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         raw=raw,
         description=str(raw.get("description", "")),
         resources=_resources(raw.get("resources"), where),
+        num_classes=_num_classes(raw.get("num_classes"), where),
+        input_shape=_input_shape(raw.get("input_shape"), where),
+        init=parse_init(raw.get("init"), base_dir, where),
     )
     _check_registered(space, where)
     return space
+
+
+def _base_dir(source: str) -> Path | None:
+    """The folder of the space file, against which file references resolve."""
+    path = Path(source)
+    return path.resolve().parent if path.is_file() else None
+
+
+def _num_classes(raw: Any, where: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 2:
+        raise CodesignError(f"{where}: num_classes is {raw!r}; use an integer >= 2")
+    return raw
+
+
+def _input_shape(raw: Any, where: str) -> tuple[int, ...] | None:
+    if raw is None:
+        return None
+    try:
+        return checked_shape(raw)
+    except CodesignError as err:
+        raise CodesignError(f"{where}: {err}") from None
 
 
 def _resources(raw: Any, where: str) -> dict[str, float]:
@@ -419,12 +480,19 @@ def _check_registered(space: SearchSpace, where: str) -> None:
     """Unknown model, dataset or estimator names fail at load time, not at the first trial."""
     from codesign.data import DATASETS
     from codesign.models import MODELS
+    from codesign.refs import DATASET_GROUP, MODEL_GROUP, load_function, names_user_code
 
-    for kind, registry, name in (("model", MODELS, space.model),
-                                 ("dataset", DATASETS, space.dataset)):
-        if name not in registry:
+    for kind, registry, name, group in (("model", MODELS, space.model, MODEL_GROUP),
+                                        ("dataset", DATASETS, space.dataset, DATASET_GROUP)):
+        if names_user_code(name, registry, group):
+            try:
+                load_function(name, group, kind)
+            except CodesignError as err:
+                raise CodesignError(f"{where}: {err}") from None
+        elif name not in registry:
             raise CodesignError(
-                f"{where}: unknown {kind} '{name}'; choose one of: {', '.join(registry.names())}"
+                f"{where}: unknown {kind} '{name}'; choose one of: {', '.join(registry.names())}, "
+                "or give path/to/file.py:function"
             )
     from codesign.quant import ESTIMATORS
 

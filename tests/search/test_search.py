@@ -23,7 +23,7 @@ from codesign.config import TrialConfig
 from codesign.errors import CodesignError
 from codesign.search import Manifest, SearchRequest, export_trial, report_study, run_search
 from codesign.search._storage import load_study
-from hw_models import score_config
+from codesign.network import config_costs as score_config
 from tests.search.conftest import write_space
 
 
@@ -98,8 +98,7 @@ def test_export_gives_config_checkpoint_and_layer_costs(finished, tmp_path):
     bops = trial.user_attrs["costs"]["generic"]["bops"]
     assert costs["generic.bops"].sum() == pytest.approx(bops)
     splits = load_dataset(cfg.dataset)
-    model = build_model(cfg, splits.info.num_classes, splits.info.in_channels,
-                        splits.info.image_size)
+    model = build_model(cfg)
     model.load_state_dict(torch.load(paths["checkpoint"], weights_only=True))
     _, val_loader, _ = make_loaders(splits, 256, seed=0)
     assert evaluate(model, val_loader) == pytest.approx(trial.user_attrs["val_accuracy"])

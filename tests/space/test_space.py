@@ -20,7 +20,7 @@ from codesign.errors import CodesignError
 from codesign.models import create_model
 from codesign.nn import QuantLayer, convert, quantizable_layers
 from codesign.space import ACCURACY, SearchSpace, load_space, shipped_spaces
-from hw_models import score_config
+from codesign.network import config_costs as score_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
