@@ -16,7 +16,7 @@ import importlib.util
 import sys
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ def entry_point_names(group: str) -> list[str]:
     return sorted({ep.name for ep in metadata.entry_points(group=group)})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _import_file(path: str) -> Any:
     """Import a Python file by path as a module of its own (once per process)."""
     file = Path(path)

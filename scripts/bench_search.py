@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from codesign.network import config_costs  # noqa: E402
 from codesign.search import SearchRequest, run_search  # noqa: E402
 from codesign.search._report import space_hypervolume  # noqa: E402
 from codesign.space import load_space  # noqa: E402
 from codesign.train import train_trial  # noqa: E402
-from codesign.network import config_costs  # noqa: E402
 
 UNIFORM_BITS = (8, 4, 2)
 

@@ -71,9 +71,11 @@ def _layers_and_bits(args: argparse.Namespace):
         info = dataset_info(args.dataset)
         classes = args.num_classes or info.num_classes
         sample = info.input_shape
-    if shape is None and sample is None:
+    if shape is not None:
+        sample = shape[1:]
+    elif sample is None:
         sample = _natural_input(args.model)
-    layers = model_layers(args.model, classes, sample or shape[1:], batch_shape=shape)
+    layers = model_layers(args.model, classes, sample, batch_shape=shape)
     n = len(layers.layers)
     w_bits = 8 if args.w_bits is None else args.w_bits
     a_bits = 8 if args.a_bits is None else args.a_bits

@@ -1,9 +1,10 @@
 """Quantized conv and linear layers: a float layer plus a weight and an input quantizer.
 
-They subclass `nn.Conv1d` / `nn.Conv2d` / `nn.Linear`, so the parameters keep their names and shapes, code
-that inspects layers by type (cost extraction, fvcore) sees the same layers, and a state dict of
-the quantized model holds the float layer's entries plus the quantizers' buffers. The stored
-weight is the latent float weight that training updates; the forward uses its quantized form.
+They subclass `nn.Conv1d` / `nn.Conv2d` / `nn.Linear`, so the parameters keep their names and
+shapes, code that inspects layers by type (cost extraction, fvcore) sees the same layers, and a
+state dict of the quantized model holds the float layer's entries plus the quantizers' buffers.
+The stored weight is the latent float weight that training updates; the forward uses its
+quantized form.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What every process of one search must agree on, stored with the study itself.
 
 The study's user attributes hold the space (its validated YAML mapping), the objectives, the
-cost models scored, the epochs and seed, the hashes of the user's files; any process that can reach the storage (a Ray task, a
-worker on another machine, `codesign pareto`) rebuilds the same search from the storage URL
-and study name alone.
+cost models scored, the epochs and seed, and the hashes of the user's files it references; any
+process that can reach the storage (a Ray task, a worker on another machine, `codesign pareto`)
+rebuilds the same search from the storage URL and study name alone.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from codesign.config import (
 )
 from codesign.errors import CodesignError
 from codesign.refs import canonical
-from codesign.space._init import InitSpec, parse_init
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -32,6 +31,7 @@ from codesign.space._fields import (
     TRAIN_FIELDS,
     FieldRule,
 )
+from codesign.space._init import InitSpec, parse_init
 from codesign.space._objectives import (
     Constraint,
     Objective,

@@ -21,9 +21,9 @@ from optuna.trial import TrialState
 from codesign.cli import main
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
+from codesign.network import config_costs as score_config
 from codesign.search import Manifest, SearchRequest, export_trial, report_study, run_search
 from codesign.search._storage import load_study
-from codesign.network import config_costs as score_config
 from tests.search.conftest import write_space
 
 
