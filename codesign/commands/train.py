@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from codesign.train import train_trial
 
     cfg = _trial_config(args)
-    out = args.out or Path("runs") / f"train-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    label = re.sub(r"[^\w.-]+", "_", Path(cfg.model).name)  # a reference's file:function
+    out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def show(metrics: dict) -> bool:
         if not args.json:
