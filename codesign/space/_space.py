@@ -371,7 +371,7 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
 def _base_dir(source: str) -> Path | None:
     """The folder of the space file, against which file references resolve."""
     path = Path(source)
-    return path.resolve().parent if path.is_file() else None
+    return path.resolve().parent if path.is_file() or path.is_absolute() else None
 
 
 def _num_classes(raw: Any, where: str) -> int | None:
