@@ -44,35 +44,13 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        storage = _open_rdb(url, engine_kwargs)
+        return _open_rdb(url, engine_kwargs)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CodesignError(
             f"cannot open the study storage {_shown(url)} ({first}); check the URL, that the "
             "server runs and that its driver is installed"
         ) from None
-    if url.startswith("sqlite"):
-        _serialise_sqlite_transactions(storage)
-    return storage
-
-
-def _serialise_sqlite_transactions(storage: optuna.storages.RDBStorage) -> None:
-    """Begin every SQLite transaction IMMEDIATE: SQLite has no row locks, so two workers that
-    ask at the same moment could otherwise both take the same queued trial (Optuna checks
-    and sets its state in one transaction, which this makes atomic across processes)."""
-    from sqlalchemy import event
-
-    engine = storage.engine
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    engine.dispose()
 
 
 def _open_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
