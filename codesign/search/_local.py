@@ -64,6 +64,7 @@ def work(
     FAIL and propagates, so the next run of the search requeues it.
     """
     import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     storage = open_storage(storage_url)
@@ -92,12 +93,17 @@ def work(
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
-        if reason is not None:
-            record_failure(trial.set_user_attr, reason)
-            study.tell(trial, state=TrialState.FAIL)
-            failures += 1
+        try:
+            if reason is not None:
+                record_failure(trial.set_user_attr, reason)
+                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                failures += 1
+                continue
+            study.tell(trial, values, skip_if_finished=True)
+        except UpdateFinishedTrialError:
+            # On SQLite two workers asking at once may both take the same queued trial (no
+            # row locks); the one that finishes first records it, the other moves on.
             continue
-        study.tell(trial, values)
         ran += 1
         failures = 0
     return ran
