@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -234,12 +233,6 @@ def test_knee_does_not_depend_on_units_and_handles_small_fronts():
 # ---- objectives and trial tables ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _SpaceObjective:
-    column: str
-    direction: str
-
-
 def test_objective_parsing():
     assert Objective.parse("generic.bops:min") == Objective("generic.bops", "min")
     assert Objective.parse("val_accuracy") == Objective("val_accuracy", "max")
@@ -247,7 +240,9 @@ def test_objective_parsing():
     assert as_objectives("val_accuracy:max, generic.bops") == [
         Objective("val_accuracy", "max"), Objective("generic.bops", "min")
     ]
-    assert as_objectives([_SpaceObjective("a", "max")]) == [Objective("a", "max")]
+    assert as_objectives([Objective("bops", "min", "generic")]) == [
+        Objective.parse("generic.bops")
+    ]
     assert str(Objective("a", "min")) == "a:min"
     with pytest.raises(CodesignError, match="direction"):
         Objective.parse("generic.bops:smallest")
@@ -255,6 +250,23 @@ def test_objective_parsing():
         as_objectives(["a:max", "a:min"])
     with pytest.raises(CodesignError, match="no objectives"):
         as_objectives([])
+
+
+def test_one_accuracy_predicate_from_the_space_file_to_the_figures(tmp_path):
+    """The space's objectives, the stored ones and the report's agree on which is accuracy."""
+    from codesign.objective import ACCURACY, cost_objective
+    from codesign.report import accuracy_objective
+    from codesign.space import load_space
+
+    space = load_space("digits_cnn")
+    assert [o.is_accuracy for o in space.objectives] == [o.column == ACCURACY
+                                                         for o in space.objectives]
+    stored = [Objective(**o.to_dict()) for o in space.objectives]
+    assert stored == space.objectives
+    assert accuracy_objective(["generic.bops", "test_accuracy"]) == Objective.parse(
+        "test_accuracy:max")
+    assert not cost_objective("generic.bops").is_accuracy
+    assert not Objective("loss", "min").is_accuracy and not Objective("loss", "min").is_cost
 
 
 def trial_table() -> pd.DataFrame:

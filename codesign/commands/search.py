@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from codesign.search._samplers import SAMPLERS
+from codesign.search import SAMPLERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,8 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesign.search import SearchRequest, run_search
-    from codesign.search._settings import parse_hw
+    from codesign.search import SearchRequest, parse_hw, run_search
 
     request = SearchRequest(
         space=args.space, trials=args.trials, epochs=args.epochs, sampler=args.sampler,

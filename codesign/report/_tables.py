@@ -33,10 +33,10 @@ _BOOL_COLUMNS = ("feasible", "on_front", "knee")
 
 
 def accuracy_objective(objectives: Iterable[Any]) -> Objective:
-    """The vertical axis of figures and the sort key of the summary: the first objective whose
-    column names an accuracy, else the first objective."""
+    """The vertical axis of figures and the sort key of the summary: the first accuracy
+    objective (`Objective.is_accuracy`), else the first objective."""
     parsed = as_objectives(objectives)
-    return next((o for o in parsed if "accuracy" in o.column), parsed[0])
+    return next((o for o in parsed if o.is_accuracy), parsed[0])
 
 
 def layer_columns(df: pd.DataFrame) -> dict[str, dict[str, str]]:

@@ -7,7 +7,7 @@ baseline. A malformed file raises one `CodesignError` line naming the file, fiel
 """
 
 from codesign.space._choice import Choice
-from codesign.space._objectives import ACCURACY, Constraint, Objective, cost_objective
+from codesign.space._objectives import Constraint
 from codesign.space._space import (
     LayerRule,
     SearchSpace,
@@ -17,13 +17,10 @@ from codesign.space._space import (
 )
 
 __all__ = [
-    "ACCURACY",
     "Choice",
     "Constraint",
     "LayerRule",
-    "Objective",
     "SearchSpace",
-    "cost_objective",
     "load_space",
     "shipped_spaces",
     "space_from_dict",

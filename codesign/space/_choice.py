@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 
 if TYPE_CHECKING:
     import optuna
@@ -80,7 +80,7 @@ def parse_choice(raw: Any, where: str, check: ValueCheck, numeric: str | None) -
         return _categorical(raw, _MISSING, where, check)
     if isinstance(raw, dict):
         if "choices" in raw:
-            _no_unknown(raw, _CHOICE_KEYS, where)
+            reject_unknown(raw, _CHOICE_KEYS, where, "key")
             if not isinstance(raw["choices"], list):
                 raise CodesignError(f"{where}: 'choices' must be a list, e.g. choices: [8, 4]")
             return _categorical(raw["choices"], raw.get("default", _MISSING), where, check)
@@ -137,7 +137,7 @@ def _categorical(values: list[Any], default: Any, where: str, check: ValueCheck)
 
 
 def _range(raw: dict[str, Any], where: str, check: ValueCheck, numeric: str | None) -> Choice:
-    _no_unknown(raw, _RANGE_KEYS, where)
+    reject_unknown(raw, _RANGE_KEYS, where, "key")
     if numeric is None:
         raise CodesignError(f"{where}: this field takes a value or a list of choices, not a range")
     if "low" not in raw or "high" not in raw:
@@ -180,9 +180,3 @@ def _check(value: Any, where: str, check: ValueCheck) -> None:
         raise CodesignError(f"{where}: {problem}")
 
 
-def _no_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise CodesignError(
-            f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}"
-        )

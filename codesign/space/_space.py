@@ -20,7 +20,7 @@ from codesign.config import (
     TrainConfig,
     TrialConfig,
 )
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -164,40 +164,6 @@ class SearchSpace:
 
         return self._build(pick, epochs=epochs, seed=seed, forced=forced)
 
-    def uniform_bits(self) -> list[int]:
-        """Bit-widths every searchable weight and activation field admits: the highest, the
-        lowest and the median of them, highest first (the uniform baselines of a search)."""
-        names = self.layer_names()
-        fields_ = [self.layer_choices(n)[key] for n in names for key in ("w_bits", "a_bits")]
-        searchable = [c for c in fields_ if not c.is_fixed]
-        if not searchable:
-            return []
-        common = sorted({int(b) for c in searchable for b in c.candidates()
-                         if all(other.admits(b) for other in searchable)}, reverse=True)
-        if len(common) <= 3:
-            return common
-        return [common[0], common[len(common) // 2], common[-1]]
-
-    def uniform_params(self, bits: int) -> dict[str, Any] | None:
-        """Optuna parameters of the config with every searchable layer at `bits` and every
-        other field at its default (see `fixed_config`), for `study.enqueue_trial`; None when
-        that config lies outside the space (a format the space does not offer)."""
-        cfg = self.fixed_config(w_bits=bits, a_bits=bits)
-        params: dict[str, Any] = {}
-        for name, quant in cfg.layers.items():
-            for key, choice in self.layer_choices(name).items():
-                if not choice.is_fixed:
-                    value = getattr(quant, key)
-                    if not choice.admits(value):
-                        return None
-                    params[f"{name}.{key}"] = value
-        for section, choices in (("anneal", self.anneal), ("train", self.train)):
-            values = getattr(cfg, section)
-            for key, choice in choices.items():
-                if not choice.is_fixed:
-                    params[f"{section}.{key}"] = getattr(values, key)
-        return params
-
     def _build(
         self,
         pick: Any,
@@ -284,9 +250,7 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
     where = f"search space {source}"
     if not isinstance(raw, dict):
         raise CodesignError(f"{where}: expected a mapping at the top level (model: ..., ...)")
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise CodesignError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_TOP_KEYS)}")
+    reject_unknown(raw, _TOP_KEYS, where)
     for key in ("model", "dataset", "objectives"):
         if key not in raw:
             raise CodesignError(f"{where}: missing field '{key}'")
@@ -333,10 +297,11 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
 def _resources(raw: Any, where: str) -> dict[str, float]:
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or set(raw) - set(RESOURCE_KEYS):
+    if not isinstance(raw, dict):
         raise CodesignError(
             f"{where}: resources must be a mapping with {' and/or '.join(RESOURCE_KEYS)}"
         )
+    reject_unknown(raw, RESOURCE_KEYS, f"{where}: resources", "key")
     cpus, gpus = raw.get("cpus_per_trial", 1), raw.get("gpus_per_trial", 0)
     if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
         raise CodesignError(f"{where}: resources.cpus_per_trial is {cpus!r}; use 1 or more")
@@ -356,9 +321,7 @@ def _section(raw: Any, rules: dict[str, FieldRule], where: str) -> dict[str, Cho
         return {}
     if not isinstance(raw, dict):
         raise CodesignError(f"{where}: expected a mapping of field: choices")
-    unknown = sorted(set(raw) - set(rules))
-    if unknown:
-        raise CodesignError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(rules)}")
+    reject_unknown(raw, rules, where)
     return {
         key: parse_choice(value, f"{where}.{key}", *rules[key]) for key, value in raw.items()
     }

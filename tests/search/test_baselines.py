@@ -5,15 +5,14 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from codesign.search import SearchRequest, prepare
-from codesign.search._search import BASELINE_ATTR
-from codesign.search._storage import load_study
+from codesign.record import Key
+from codesign.search import SearchRequest, load_study, prepare, uniform_bits
 from codesign.space import load_space
 from tests.search.conftest import write_space
 
 
 def test_digits_space_offers_the_highest_median_and_lowest_bits():
-    assert load_space("digits_cnn").uniform_bits() == [8, 4, 2]
+    assert uniform_bits(load_space("digits_cnn")) == [8, 4, 2]
 
 
 def test_new_study_queues_the_baselines_and_they_sample_the_uniform_configs(tmp_path):
@@ -21,7 +20,7 @@ def test_new_study_queues_the_baselines_and_they_sample_the_uniform_configs(tmp_
     manifest, settings, _ = prepare(SearchRequest(space=str(space_path), out=tmp_path / "run"))
     study = load_study(manifest)
     waiting = study.get_trials(states=(TrialState.WAITING,))
-    assert [t.user_attrs[BASELINE_ATTR] for t in waiting] == [8, 4, 2]
+    assert [t.user_attrs[Key.BASELINE_BITS] for t in waiting] == [8, 4, 2]
     space = settings.load_space()
     for bits in (8, 4, 2):
         trial = study.ask()

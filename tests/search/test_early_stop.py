@@ -6,15 +6,14 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from codesign.search import Manifest, SearchRequest, prepare, run_search
-from codesign.search._early_stop import (
+from codesign.objective import ACCURACY, Objective
+from codesign.search import Manifest, SearchRequest, load_study, prepare, run_search
+from codesign.search.trial import (
     ParetoStopper,
     dominating_trial,
     first_epoch,
     optimistic_accuracy,
 )
-from codesign.search._storage import load_study
-from codesign.space import ACCURACY, Objective
 from tests.search.conftest import write_space
 
 OBJECTIVES = [Objective(ACCURACY, "max"), Objective("bops", "min", "generic")]

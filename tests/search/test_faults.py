@@ -14,9 +14,14 @@ import pytest
 from optuna.trial import TrialState
 
 from codesign.errors import CodesignError
-from codesign.search import Manifest, SearchRequest, run_search
-from codesign.search._reach import check_ray_head, split_address
-from codesign.search._storage import load_study
+from codesign.search import (
+    Manifest,
+    SearchRequest,
+    check_ray_head,
+    load_study,
+    run_search,
+    split_address,
+)
 from codesign.space import load_space
 from codesign.train import TrialResult
 from tests.search.conftest import write_space

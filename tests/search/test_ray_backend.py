@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from optuna.trial import TrialState
 
-from codesign.search import Manifest, SearchRequest, run_search
-from codesign.search._storage import load_study
+from codesign.search import Manifest, SearchRequest, load_study, run_search
 from tests.search.conftest import write_space
 
 

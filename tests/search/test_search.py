@@ -21,8 +21,14 @@ from optuna.trial import TrialState
 from codesign.cli import main
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
-from codesign.search import Manifest, SearchRequest, export_trial, report_study, run_search
-from codesign.search._storage import load_study
+from codesign.search import (
+    Manifest,
+    SearchRequest,
+    export_trial,
+    load_study,
+    report_study,
+    run_search,
+)
 from hw_models import score_config
 from tests.search.conftest import write_space
 

@@ -6,7 +6,7 @@ import multiprocessing
 
 import optuna
 
-from codesign.search._storage import open_storage
+from codesign.search import open_storage
 
 
 def _open(url: str) -> int:

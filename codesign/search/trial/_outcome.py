@@ -1,10 +1,10 @@
 """How a trial ends when its own code fails: recorded as failed with its reason, never fatal.
 
 A trial that raises, or whose objective values are not numbers (NaN), is one bad point of the
-space, not a broken search: the backends record it (`status` "error", `reason`), tell Optuna
+space, not a broken search: the backends record it (status ERROR and its reason), tell Optuna
 FAIL and go on. A `CodesignError` (a user's mistake, such as a missing data root, that every
 trial would meet) and interrupts (KeyboardInterrupt, SystemExit) still stop a worker. Every
-trial also records where it ran (`node`), which is how a cluster's work can be traced.
+trial also records where it ran (`Key.NODE`), which is how a cluster's work can be traced.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-ERROR_STATUS = "error"
-NODE_ATTR = "node"
+from codesign.record import Key, Status
+
 # A worker whose trials keep failing stops instead of burning the whole budget on errors.
 MAX_FAILURES_IN_A_ROW = 5
 
@@ -46,8 +46,8 @@ def describe_error(err: BaseException) -> str:
 
 
 def record_failure(set_attr: SetAttr, reason: str) -> None:
-    set_attr("status", ERROR_STATUS)
-    set_attr("reason", reason)
+    set_attr(Key.STATUS, Status.ERROR)
+    set_attr(Key.REASON, reason)
 
 
 def this_process() -> str:

@@ -16,34 +16,22 @@ failed with the reason; a trial that raises or gives NaN is recorded as failed a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codesign.errors import CodesignError
-from codesign.search._outcome import NODE_ATTR, attempt, record_failure
-from codesign.search._reach import check_ray_head
-from codesign.search._samplers import make_sampler
-from codesign.search._settings import SearchSettings
-from codesign.search._storage import open_storage
-from codesign.search._trial import VALUES_ATTR, run_stored_trial
+from codesign.record import Key
+from codesign.search.backends._reach import check_ray_head
+from codesign.search.backends._registry import BACKENDS, Resources
+from codesign.search.backends._samplers import make_sampler
+from codesign.search.store import SearchSettings, count_complete, open_storage
+from codesign.search.trial import attempt, record_failure, run_stored_trial
 
 TRIAL_ID_KEY = "optuna_trial_id"
 # Extra runs of a trial whose worker process or node died before it reported.
 RAY_RETRIES = 2
 # Reported instead of the objectives by a trial that failed; the driver tells Optuna FAIL.
 FAILED_KEY = "failed"
-
-
-@dataclass(frozen=True)
-class RayResources:
-    """Where and how wide: cluster address (None: start Ray here), parallel trials, and the
-    CPUs and GPUs each trial reserves."""
-
-    address: str | None = None
-    workers: int | None = None
-    cpus_per_trial: int | None = None
-    gpus_per_trial: float = 0.0
 
 
 def _metric(index: int) -> str:
@@ -56,8 +44,8 @@ def _trainable(config: dict[str, Any], storage_url: str, study_name: str, thread
 
     trial_id = int(config[TRIAL_ID_KEY])
     storage = open_storage(storage_url)
-    storage.set_trial_user_attr(trial_id, NODE_ATTR, ray.get_runtime_context().get_node_id())
-    recorded = storage.get_trial_user_attrs(trial_id).get(VALUES_ATTR)
+    storage.set_trial_user_attr(trial_id, Key.NODE, ray.get_runtime_context().get_node_id())
+    recorded = storage.get_trial_user_attrs(trial_id).get(Key.VALUES)
     if recorded is not None:
         tune.report({_metric(i): v for i, v in enumerate(recorded)})
         return
@@ -112,7 +100,7 @@ def connect(address: str | None) -> bool:
     return True
 
 
-def plan(resources: RayResources) -> tuple[int, int]:
+def plan(resources: Resources) -> tuple[int, int]:
     """(parallel trials, CPUs per trial) from what the Ray cluster offers."""
     import ray
 
@@ -126,22 +114,21 @@ def plan(resources: RayResources) -> tuple[int, int]:
     return workers, cpus
 
 
+@BACKENDS.register("ray")
 def run_ray(
     storage_url: str,
     study_name: str,
-    remaining: int,
+    target: int,
     run_dir: Path,
-    resources: RayResources,
+    resources: Resources,
 ) -> None:
-    """Run Ray Tune until the study holds `remaining` more COMPLETE trials: trials that fail
-    are replaced by another round, as long as a round finishes at least one trial."""
+    """Ray Tune with OptunaSearch, each trial a Ray task with its own CPUs and GPUs; trials
+    that fail are replaced by another round, as long as a round finishes at least one."""
     import optuna
     import ray
 
-    from codesign.search._resume import count_complete
-
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
-    wanted = count_complete(study) + remaining
+    wanted = target
     started = connect(resources.address)
     try:
         while (missing := wanted - count_complete(study)) > 0:
@@ -154,13 +141,13 @@ def run_ray(
 
 
 def _tune_round(storage_url: str, study_name: str, trials: int, run_dir: Path,
-                resources: RayResources) -> None:
+                resources: Resources) -> None:
     """One Ray Tune run of `trials` trials, each asked from and told to the study."""
     import optuna
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
-    from codesign.search._ray_searcher import FailingOptunaSearch
+    from codesign.search.backends._ray_searcher import FailingOptunaSearch
 
     storage = open_storage(storage_url)
     study = optuna.load_study(study_name=study_name, storage=storage)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from codesign.search._trial import VALUES_ATTR
+from codesign.record import Key
+from codesign.search.store import count_complete
 
 if TYPE_CHECKING:
     import optuna
-
-RETRY_ATTR = "retry_of"
 
 
 @dataclass
@@ -44,10 +43,10 @@ def repair(study: optuna.Study) -> ResumeReport:
 
     report = ResumeReport()
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get(RETRY_ATTR) for t in trials}
+    retried = {t.user_attrs.get(Key.RETRY_OF) for t in trials}
     for trial in trials:
         if trial.state == TrialState.RUNNING:
-            values = trial.user_attrs.get(VALUES_ATTR)
+            values = trial.user_attrs.get(Key.VALUES)
             if values is not None:
                 study.tell(trial.number, values)
                 report.recovered.append(trial.number)
@@ -56,13 +55,7 @@ def repair(study: optuna.Study) -> ResumeReport:
         elif trial.state != TrialState.FAIL:
             continue
         if trial.number not in retried:
-            study.enqueue_trial(trial.params, user_attrs={RETRY_ATTR: trial.number})
+            study.enqueue_trial(trial.params, user_attrs={Key.RETRY_OF: trial.number})
             report.requeued.append(trial.number)
     report.complete = count_complete(study)
     return report
-
-
-def count_complete(study: optuna.Study) -> int:
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -141,3 +141,10 @@ def load_study(manifest: Manifest, sampler: optuna.samplers.BaseSampler | None =
             f"no study '{manifest.study}' in {_shown(manifest.storage)}; studies there: "
             f"{', '.join(names) or '(none)'}"
         ) from None
+
+
+def count_complete(study: optuna.Study) -> int:
+    """Finished trials (COMPLETE): what a search's budget counts."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

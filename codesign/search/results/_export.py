@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from codesign.errors import CodesignError
-from codesign.search._settings import SearchSettings
-from codesign.search._storage import Manifest, load_study
+from codesign.record import RESULT_KEYS, Key
+from codesign.search.store import Manifest, SearchSettings, load_study
 
 CHECKPOINT_FILE = "model.pt"
 
@@ -39,7 +40,7 @@ def export_trial(
             "pick one from pareto.csv"
         )
     trial = trials[trial_number]
-    raw = trial.user_attrs.get("config")
+    raw = trial.user_attrs.get(Key.CONFIG)
     if not raw:
         raise CodesignError(
             f"trial {trial_number} never recorded a configuration (state {trial.state.name}); "
@@ -56,13 +57,11 @@ def export_trial(
     pd.DataFrame(rows).to_csv(paths["costs_csv"], index=False)
     totals = score_config(cfg, hw_names)
     paths["costs_json"].write_text(json.dumps({"layers": rows, "totals": totals}, indent=2))
-    result = {key: trial.user_attrs.get(key) for key in (
-        "status", "reason", "val_accuracy", "test_accuracy", "epochs", "best_epoch",
-        "seconds", "feasible")}
+    result: dict[str, Any] = {key: trial.user_attrs.get(key) for key in RESULT_KEYS}
     result["trial"] = trial_number
     result["study"] = manifest.study
     paths["result"].write_text(json.dumps(result, indent=2) + "\n")
-    checkpoint = trial.user_attrs.get("checkpoint")
+    checkpoint = trial.user_attrs.get(Key.CHECKPOINT)
     source = Path(checkpoint) / CHECKPOINT_FILE if checkpoint else None
     if source is not None and source.is_file():
         paths["checkpoint"] = Path(shutil.copy2(source, dest / CHECKPOINT_FILE))

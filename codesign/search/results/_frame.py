@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from codesign.record import TABLE_KEYS, Key
+
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-_ATTR_COLUMNS = ("status", "reason", "val_accuracy", "test_accuracy", "seconds", "epochs",
-                 "best_epoch", "checkpoint", "retry_of", "baseline_bits", "capacity_2sed",
-                 "capacity_seconds")
 
 
 def flatten(data: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -43,16 +42,17 @@ def trials_frame(
     for trial in trials:
         attrs = trial.user_attrs
         row: dict[str, Any] = {"number": trial.number, "state": trial.state.name}
-        for key in _ATTR_COLUMNS:
+        for key in TABLE_KEYS:
             row[key] = attrs.get(key)
-        trial_costs = (costs or {}).get(trial.number, attrs.get("costs") or {})
+        trial_costs = (costs or {}).get(trial.number, attrs.get(Key.COSTS) or {})
         for model, metrics in sorted(trial_costs.items()):
             for metric, value in metrics.items():
                 row[f"{model}.{metric}"] = value
-        row["feasible"] = (feasible or {}).get(trial.number, attrs.get("feasible"))
-        row.update(flatten(attrs.get("config") or {}, "cfg"))
+        row["feasible"] = (feasible or {}).get(trial.number, attrs.get(Key.FEASIBLE))
+        row.update(flatten(attrs.get(Key.CONFIG) or {}, "cfg"))
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["number", "state", "status", "val_accuracy", "feasible"])
+        return pd.DataFrame(
+            columns=["number", "state", Key.STATUS, Key.VAL_ACCURACY, Key.FEASIBLE])
     return frame

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import TextIO
 
-from codesign.search._settings import SearchSettings
-from codesign.search._storage import open_storage
+from codesign.record import Key
+from codesign.search.store import SearchSettings, open_storage
 
 
 def _clock(seconds: float) -> str:
@@ -70,18 +70,18 @@ class Progress:
     def line(self, trial) -> str:
         done = len(self._seen)
         attrs = trial.user_attrs
-        status = attrs.get("status", "?")
+        status = attrs.get(Key.STATUS, "?")
         parts = [f"[{done:>{len(str(self._target))}}/{self._target}] trial {trial.number:<4d}",
                  f"{status:<10s}"]
         values = trial.values or []
         for objective, value in zip(self._settings.objective_list, values, strict=False):
             if objective.is_accuracy:
-                shown = "   -  " if attrs.get("val_accuracy") is None else f"{value:.4f}"
+                shown = "   -  " if attrs.get(Key.VAL_ACCURACY) is None else f"{value:.4f}"
                 parts.append(f"acc {shown}")
             else:
                 parts.append(f"{objective.column} {value:.4g}")
-        if attrs.get("seconds") is not None:
-            parts.append(f"{attrs['seconds']:.1f} s")
+        if attrs.get(Key.SECONDS) is not None:
+            parts.append(f"{attrs[Key.SECONDS]:.1f} s")
         elapsed = time.perf_counter() - self._started
         ran = done - self._start_count
         left = max(0, self._target - done)

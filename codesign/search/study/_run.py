@@ -7,28 +7,36 @@ until it holds the requested number of finished trials, whatever backend ran the
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from codesign.errors import CodesignError
-from codesign.search._ray import RayResources
-from codesign.search._report import SearchReport, report_study
-from codesign.search._resume import count_complete, repair
-from codesign.search._samplers import SAMPLERS
-from codesign.search._settings import SearchSettings, objectives_for, scored_models
-from codesign.search._storage import MANIFEST, Manifest, default_storage_url, open_storage
-from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP
+from codesign.record import Key
+from codesign.search.backends import BACKENDS, SAMPLERS, Resources
+from codesign.search.results import SearchReport, report_study
+from codesign.search.store import (
+    CAPACITY_SAMPLES,
+    EARLY_STOP,
+    MANIFEST,
+    Manifest,
+    SearchSettings,
+    count_complete,
+    default_storage_url,
+    objectives_for,
+    open_storage,
+    scored_models,
+)
+from codesign.search.study._baselines import enqueue_baselines
+from codesign.search.study._resume import repair
 
 if TYPE_CHECKING:
     import optuna
 
-    from codesign.space import Objective, SearchSpace
+    from codesign.objective import Objective
+    from codesign.space import SearchSpace
 
-BACKENDS = ("local", "ray")
-BASELINE_ATTR = "baseline_bits"
 DEFAULT_RUNS_DIR = Path("runs")
 
 
@@ -59,10 +67,7 @@ class SearchRequest:
             raise CodesignError(f"--trials {self.trials}; ask for at least 1 trial")
         if self.epochs is not None and self.epochs < 1:
             raise CodesignError(f"--epochs {self.epochs}; train for at least 1 epoch")
-        if self.backend not in BACKENDS:
-            raise CodesignError(
-                f"unknown backend '{self.backend}'; choose one of: {', '.join(BACKENDS)}"
-            )
+        BACKENDS.get(self.backend)
         if self.workers is not None and self.workers < 1:
             raise CodesignError(f"--workers {self.workers}; use 1 or more parallel trials")
         if self.cpus_per_trial is not None and self.cpus_per_trial < 1:
@@ -96,10 +101,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     settings = SearchSettings(
         space=space.raw,
         space_source=space.source,
-        objectives=[
-            {"metric": o.metric, "direction": o.direction, "cost_model": o.cost_model}
-            for o in objectives
-        ],
+        objectives=[o.to_dict() for o in objectives],
         hw=hw,
         sampler=request.sampler,
         seed=request.seed,
@@ -160,7 +162,7 @@ def _open_or_create(manifest: Manifest, settings: SearchSettings,
     study = optuna.create_study(
         storage=storage, study_name=manifest.study, directions=directions, load_if_exists=True
     )
-    stored = study.user_attrs.get("codesign.search")
+    stored = study.user_attrs.get(Key.SETTINGS)
     if stored is None:
         settings.save(study)
         if baselines:
@@ -168,19 +170,6 @@ def _open_or_create(manifest: Manifest, settings: SearchSettings,
         return study
     _check_same_search(SearchSettings.from_dict(stored), settings, manifest)
     return study
-
-
-def enqueue_baselines(study: optuna.Study, space: SearchSpace, limit: int = 3) -> list[int]:
-    """Queue the uniform-precision configs (highest, median and lowest bits every layer
-    admits) as the first trials of a new study, so that its front is never worse than them and
-    the samplers start from known corners; at most `limit`; returns the bits queued."""
-    queued = []
-    for bits in space.uniform_bits()[:limit]:
-        params = space.uniform_params(bits)
-        if params is not None:
-            study.enqueue_trial(params, user_attrs={BASELINE_ATTR: bits})
-            queued.append(bits)
-    return queued
 
 
 def _check_same_search(
@@ -220,7 +209,7 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     then write trials.csv, pareto.csv and the figures into the run directory."""
     import optuna
 
-    from codesign.search._progress import Progress
+    from codesign.search.study._progress import Progress
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = stream or sys.stdout
@@ -239,32 +228,23 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     out.flush()
     if remaining > 0:
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
-            _run_backend(request, manifest, remaining, run_dir, settings.load_space().resources)
+            _run_backend(request, manifest, run_dir, settings.load_space().resources)
     return report_study(manifest, run_dir)
 
 
-def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
-                 run_dir: Path, space_resources: dict[str, float]) -> None:
-    """Run the trials; `--cpus-per-trial` / `--gpus-per-trial` win over the space's
-    `resources`."""
-    cpus_per_trial = request.cpus_per_trial or space_resources.get("cpus_per_trial")
-    gpus_per_trial = request.gpus_per_trial
-    if gpus_per_trial is None:
-        gpus_per_trial = space_resources.get("gpus_per_trial", 0.0)
-    if request.backend == "ray":
-        from codesign.search._ray import run_ray
-
-        resources = RayResources(
-            address=request.address,
-            workers=request.workers,
-            cpus_per_trial=None if cpus_per_trial is None else int(cpus_per_trial),
-            gpus_per_trial=gpus_per_trial,
-        )
-        run_ray(manifest.storage, manifest.study, remaining, run_dir, resources)
-        return
-    from codesign.search._local import run_local
-
-    workers = request.workers or 1
-    cpus = os.cpu_count() or 1
-    threads = int(cpus_per_trial or max(1, cpus // workers))
-    run_local(manifest.storage, manifest.study, request.trials, workers, threads)
+def _run_backend(request: SearchRequest, manifest: Manifest, run_dir: Path,
+                 space_resources: dict[str, float]) -> None:
+    """Run the trials until the study holds `request.trials`; `--cpus-per-trial` /
+    `--gpus-per-trial` win over the space's `resources`."""
+    cpus = request.cpus_per_trial or space_resources.get("cpus_per_trial")
+    gpus = request.gpus_per_trial
+    if gpus is None:
+        gpus = space_resources.get("gpus_per_trial", 0.0)
+    resources = Resources(
+        address=request.address,
+        workers=request.workers,
+        cpus_per_trial=None if cpus is None else int(cpus),
+        gpus_per_trial=gpus,
+    )
+    BACKENDS.get(request.backend)(manifest.storage, manifest.study, request.trials, run_dir,
+                                  resources)

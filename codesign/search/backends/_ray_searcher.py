@@ -11,8 +11,8 @@ from __future__ import annotations
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
-from codesign.search._outcome import record_failure
-from codesign.search._ray import FAILED_KEY, RAY_RETRIES
+from codesign.search.backends._ray import FAILED_KEY, RAY_RETRIES
+from codesign.search.trial import record_failure
 
 
 class FailingOptunaSearch(OptunaSearch):

@@ -12,20 +12,19 @@ import multiprocessing
 import os
 import signal
 import sys
+from pathlib import Path
 
-from codesign.search._outcome import (
+from codesign.record import Key, Status
+from codesign.search.backends._registry import BACKENDS, Resources
+from codesign.search.backends._samplers import make_sampler
+from codesign.search.store import SearchSettings, open_storage
+from codesign.search.trial import (
     MAX_FAILURES_IN_A_ROW,
-    NODE_ATTR,
     attempt,
     record_failure,
+    run_trial,
     this_process,
 )
-from codesign.search._samplers import make_sampler
-from codesign.search._settings import SearchSettings
-from codesign.search._storage import open_storage
-from codesign.search._trial import run_trial
-
-SURPLUS_STATUS = "surplus"
 
 
 def _claimed(study) -> int:
@@ -57,7 +56,7 @@ def work(
 
     Any number of workers may share the study and together stop at exactly `target`: a trial
     asked for once the others claim the whole budget is given back untrained (PRUNED, status
-    "surplus"). A trial that raises or gives NaN values is recorded as failed and replaced;
+    SURPLUS). A trial that raises or gives NaN values is recorded as failed and replaced;
     after MAX_FAILURES_IN_A_ROW of them the worker stops. An interrupt marks the running trial
     FAIL and propagates, so the next run of the search requeues it.
     """
@@ -75,10 +74,10 @@ def work(
     ran = failures = 0
     while _claimed(study) < target and failures < MAX_FAILURES_IN_A_ROW:
         trial = study.ask()
-        trial.set_user_attr(NODE_ATTR, this_process())
+        trial.set_user_attr(Key.NODE, this_process())
         if _surplus(study, trial.number, target):
-            trial.set_user_attr("status", SURPLUS_STATUS)
-            trial.set_user_attr("reason", "the budget was claimed by other workers")
+            trial.set_user_attr(Key.STATUS, Status.SURPLUS)
+            trial.set_user_attr(Key.REASON, "the budget was claimed by other workers")
             study.tell(trial, state=TrialState.PRUNED)
             break
         try:
@@ -117,10 +116,13 @@ def _worker_main(storage_url: str, study_name: str, target: int, seed_offset: in
     work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads)
 
 
+@BACKENDS.register("local")
 def run_local(
-    storage_url: str, study_name: str, target: int, workers: int, threads_per_trial: int
+    storage_url: str, study_name: str, target: int, run_dir: Path, resources: Resources
 ) -> None:
-    """Run the search on this machine with `workers` parallel trials."""
+    """Optuna workers on this machine, one process per parallel trial."""
+    workers = resources.workers or 1
+    threads_per_trial = resources.cpus_per_trial or max(1, (os.cpu_count() or 1) // workers)
     if workers <= 1:
         work(storage_url, study_name, target, num_threads=threads_per_trial)
         return

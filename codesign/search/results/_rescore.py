@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from codesign.errors import CodesignError
-from codesign.search._trial import score
+from codesign.record import Key
+from codesign.search.trial import score
 
 if TYPE_CHECKING:
     import optuna
@@ -26,9 +27,9 @@ def stored_configs(trials: list[optuna.trial.FrozenTrial]) -> dict[int, TrialCon
     from codesign.config import TrialConfig
 
     return {
-        t.number: TrialConfig.from_dict(t.user_attrs["config"], source=f"trial {t.number}")
+        t.number: TrialConfig.from_dict(t.user_attrs[Key.CONFIG], source=f"trial {t.number}")
         for t in trials
-        if t.user_attrs.get("config")
+        if t.user_attrs.get(Key.CONFIG)
     }
 
 

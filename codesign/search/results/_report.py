@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codesign.search._frame import trials_frame
-from codesign.search._rescore import rescore, stored_configs
-from codesign.search._settings import SearchSettings, objectives_for
-from codesign.search._storage import Manifest, load_study
-from codesign.search._trial import constraint_values, within_budgets
+from codesign.record import Key
+from codesign.search.results._frame import trials_frame
+from codesign.search.results._rescore import rescore, stored_configs
+from codesign.search.store import Manifest, SearchSettings, load_study, objectives_for
+from codesign.search.trial import constraint_values, within_budgets
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from codesign.space import Objective, SearchSpace
+    from codesign.objective import Objective
+    from codesign.space import SearchSpace
 
 SUMMARY_FILE = "summary.json"
 REFERENCE_MARGIN = 1.1
@@ -97,7 +98,7 @@ def rescored_frame(trials: list, space: SearchSpace, hw: list[str]) -> pd.DataFr
     fresh, refusals = rescore(configs, hw)
     by_number = {t.number: t for t in trials}
     # Stored costs overlaid with the fresh ones (fresh wins for a model scored again).
-    costs = {n: {**(by_number[n].user_attrs.get("costs") or {}), **fresh[n]} for n in configs}
+    costs = {n: {**(by_number[n].user_attrs.get(Key.COSTS) or {}), **fresh[n]} for n in configs}
     feasible = {
         n: within_budgets(constraint_values(space, costs[n], refusals[n])) for n in configs
     }

@@ -5,7 +5,7 @@ accuracy. After each epoch the trial's accuracy is extrapolated optimistically (
 hard-quantized validation accuracy plus its best recent per-epoch gain for every epoch left,
 at most 1); if a finished trial already costs no more on every cost objective and is strictly
 more accurate than that bound, this trial cannot end on the front, and it stops. It keeps its
-best checkpoint and accuracy (status `stopped`). Optuna does not prune multi-objective
+best checkpoint and accuracy (status STOPPED). Optuna does not prune multi-objective
 studies and ASHA ignores costs; this rule uses them.
 
 No trial stops before its annealing window ends: until the noise is gone the hard-quantized
@@ -18,10 +18,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from codesign.record import Key
+
 if TYPE_CHECKING:
     import optuna
 
-    from codesign.space import Objective
+    from codesign.objective import Objective
 
 # Epochs of validation history whose best gain is extrapolated.
 GAIN_WINDOW = 2
@@ -82,12 +84,12 @@ class ParetoStopper:
         )
         return True
 
-    def _cost_vector(self, costs: dict[str, Any]) -> list[float] | None:
+    def _cost_vector(self, costs: dict[str, Any] | None) -> list[float] | None:
         values = []
         for objective in self.objectives:
             if objective.is_accuracy:
                 continue
-            value = (costs or {}).get(objective.cost_model, {}).get(objective.metric)
+            value = objective.cost_in(costs)
             if value is None or not math.isfinite(value) or objective.direction != "min":
                 return None
             values.append(float(value))
@@ -99,10 +101,10 @@ class ParetoStopper:
         rows = []
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             attrs = trial.user_attrs
-            accuracy = attrs.get("val_accuracy")
-            if accuracy is None or not attrs.get("feasible", False):
+            accuracy = attrs.get(Key.VAL_ACCURACY)
+            if accuracy is None or not attrs.get(Key.FEASIBLE, False):
                 continue
-            costs = self._cost_vector(attrs.get("costs"))
+            costs = self._cost_vector(attrs.get(Key.COSTS))
             if costs is not None:
                 rows.append((trial.number, float(accuracy), costs))
         return rows

@@ -12,12 +12,16 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
-from codesign.space import ACCURACY, Objective, SearchSpace, cost_objective, space_from_dict
+from codesign.objective import Objective, accuracy_objective, cost_objective
+from codesign.record import Key
+from codesign.space import SearchSpace, space_from_dict
 
 if TYPE_CHECKING:
     import optuna
 
-SETTINGS_ATTR = "codesign.search"
+# Keys of `SearchSettings.extra`: optional per-trial behaviour, stored only when asked for.
+CAPACITY_SAMPLES = "capacity_samples"
+EARLY_STOP = "early_stop"
 ALWAYS_SCORED = ("generic",)
 # The metrics a cost model named with `--hw NAME` contributes to the objectives.
 _PREFERRED_METRICS = (("latency_s", "energy_pj"), ("bops", "model_size_bytes"))
@@ -56,15 +60,15 @@ class SearchSettings:
         return cls(**data)
 
     def save(self, study: optuna.Study) -> None:
-        study.set_user_attr(SETTINGS_ATTR, self.to_dict())
+        study.set_user_attr(Key.SETTINGS, self.to_dict())
 
     @classmethod
     def of_study(cls, study: optuna.Study) -> SearchSettings:
-        data = study.user_attrs.get(SETTINGS_ATTR)
+        data = study.user_attrs.get(Key.SETTINGS)
         if data is None:
             raise CodesignError(
                 f"study '{study.study_name}' was not made by `codesign search` (no "
-                f"'{SETTINGS_ATTR}' attribute); pass the study that a search created"
+                f"'{Key.SETTINGS}' attribute); pass the study that a search created"
             )
         return cls.from_dict(data)
 
@@ -77,7 +81,7 @@ def objectives_for(space: SearchSpace, hw: list[str] | None) -> list[Objective]:
     """
     if not hw:
         return list(space.objectives)
-    objectives = [Objective(metric=ACCURACY, direction="max")]
+    objectives = [accuracy_objective()]
     for item in hw:
         for column in cost_columns(item):
             objective = cost_objective(column)

@@ -7,21 +7,26 @@ into the storage (config, costs, constraints, accuracies, curves, checkpoint, an
 objective values) and returns the values; the caller only has to `tell` them. A trial whose
 values were recorded but never told (its driver died) is completed on resume, not rerun.
 
-Outcomes (user attribute `status`): `ok` and `stopped` trained; `failed` diverged (a result of
-the config, kept); `infeasible` broke a budget or a cost model refused it, and was never
-trained. Infeasible trials carry accuracy 0 in the Optuna values (the samplers also see the
-violated constraints); their `val_accuracy` attribute stays empty.
+Outcomes (`codesign.record.Status`): OK and STOPPED trained; FAILED diverged (a result of the
+config, kept); INFEASIBLE broke a budget or a cost model refused it, and was never trained.
+Infeasible trials carry accuracy 0 in the Optuna values (the samplers also see the violated
+constraints); their `val_accuracy` attribute stays empty.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codesign.errors import CodesignError
-from codesign.search._early_stop import ParetoStopper, first_epoch
-from codesign.search._settings import SearchSettings
+from codesign.record import Key, Status
+from codesign.search.store import CAPACITY_SAMPLES, EARLY_STOP, SearchSettings
+from codesign.search.trial._early_stop import ParetoStopper, first_epoch
+from codesign.search.trial._scoring import (
+    constraint_values,
+    objective_values,
+    score,
+    within_budgets,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -29,60 +34,7 @@ if TYPE_CHECKING:
     from codesign.config import TrialConfig
     from codesign.space import SearchSpace
 
-VALUES_ATTR = "values"
-CAPACITY_SAMPLES = "capacity_samples"
-EARLY_STOP = "early_stop"
 TRIALS_DIR = "trials"
-
-
-def score(cfg: TrialConfig, hw: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    """Costs under each cost model, and the refusals (model -> reason) of models that cannot
-    run the config. Pure: the same config always gives the same costs."""
-    from hw_models import get_cost_model, score_config
-
-    costs: dict[str, dict[str, float]] = {}
-    refusals: dict[str, str] = {}
-    for ref in hw:
-        name = get_cost_model(ref).name
-        try:
-            costs.update(score_config(cfg, [ref]))
-        except CodesignError as err:
-            refusals[name] = str(err)
-    return costs, refusals
-
-
-def constraint_values(
-    space: SearchSpace, costs: dict[str, dict[str, float]], refusals: dict[str, str]
-) -> dict[str, float]:
-    """Optuna constraint values (<= 0 feasible): relative excess over each budget, and 1 for
-    every cost model that refused the config."""
-    values = {f"supported.{name}": 1.0 for name in refusals}
-    for constraint in space.constraints:
-        if constraint.cost_model in refusals:
-            continue
-        values[constraint.column] = constraint.violation(costs)
-    return values
-
-
-def within_budgets(constraints: dict[str, float]) -> bool:
-    """Feasible: every constraint value (see `constraint_values`) is <= 0."""
-    return all(v <= 0 for v in constraints.values())
-
-
-def objective_values(
-    settings: SearchSettings, costs: dict[str, dict[str, float]], accuracy: float | None
-) -> list[float]:
-    """The Optuna values: accuracy (0 when untrained) and each cost (worst when refused)."""
-    values = []
-    for objective in settings.objective_list:
-        if objective.is_accuracy:
-            values.append(float(accuracy) if accuracy is not None else 0.0)
-            continue
-        value = costs.get(objective.cost_model, {}).get(objective.metric)
-        if value is None or not math.isfinite(value):
-            value = math.inf if objective.direction == "min" else -math.inf
-        values.append(float(value))
-    return values
 
 
 def run_trial(
@@ -100,9 +52,9 @@ def run_trial(
     feasible = within_budgets(constraints)
     for key, value in constraints.items():
         trial.set_constraint(key, value)
-    trial.set_user_attr("config", cfg.to_dict())
-    trial.set_user_attr("costs", costs)
-    trial.set_user_attr("feasible", feasible)
+    trial.set_user_attr(Key.CONFIG, cfg.to_dict())
+    trial.set_user_attr(Key.COSTS, costs)
+    trial.set_user_attr(Key.FEASIBLE, feasible)
 
     record: dict[str, Any]
     if not feasible:
@@ -111,21 +63,21 @@ def run_trial(
             for c in space.constraints if constraints.get(c.column, 0.0) > 0
         ]
         reason = "; ".join([*refusals.values(), *over])
-        record = {"status": "infeasible", "reason": reason}
+        record = {Key.STATUS: Status.INFEASIBLE, Key.REASON: reason}
         accuracy = None
     else:
         out_dir = _checkpoint_dir(settings, trial.number)
         stopper = _stopper(trial, settings, cfg, costs)
         result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads)
-        if stopper is not None and stopper.reason and result.status == "stopped":
+        if stopper is not None and stopper.reason and result.status == Status.STOPPED:
             result.reason = stopper.reason
-        record = {**result.summary(), "curves": result.curves}
+        record = {**result.summary(), Key.CURVES: result.curves}
         accuracy = result.val_accuracy
         record.update(_capacity(cfg, settings))
     for key, value in record.items():
         trial.set_user_attr(key, value)
-    values = objective_values(settings, costs, accuracy)
-    trial.set_user_attr(VALUES_ATTR, values)
+    values = objective_values(settings.objective_list, costs, accuracy)
+    trial.set_user_attr(Key.VALUES, values)
     return values
 
 
@@ -151,7 +103,8 @@ def _capacity(cfg: TrialConfig, settings: SearchSettings) -> dict[str, Any]:
 
     started = time.perf_counter()
     value = capacity_2sed(cfg, samples=samples, seed=settings.seed)
-    return {"capacity_2sed": value, "capacity_seconds": round(time.perf_counter() - started, 3)}
+    return {Key.CAPACITY_2SED: value,
+            Key.CAPACITY_SECONDS: round(time.perf_counter() - started, 3)}
 
 
 def _checkpoint_dir(settings: SearchSettings, number: int) -> Path | None:
@@ -167,7 +120,7 @@ def run_stored_trial(
     worker process on another machine); the driver tells the values."""
     import optuna
 
-    from codesign.search._storage import open_storage
+    from codesign.search.store import open_storage
 
     study = optuna.load_study(
         study_name=study_name, storage=open_storage(storage_url),

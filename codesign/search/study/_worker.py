@@ -14,12 +14,10 @@ import os
 from dataclasses import dataclass
 
 from codesign.errors import CodesignError
-from codesign.search._local import work
-from codesign.search._resume import count_complete
-from codesign.search._search import SearchRequest, prepare
-from codesign.search._storage import Manifest, load_study
-
-BUDGET_ATTR = "codesign.trials"
+from codesign.record import Key
+from codesign.search.backends import work
+from codesign.search.store import Manifest, count_complete, load_study
+from codesign.search.study._run import SearchRequest, prepare
 
 
 @dataclass
@@ -52,8 +50,8 @@ def run_worker(
         prepare(create)
     study = load_study(manifest)
     if trials is not None:
-        study.set_user_attr(BUDGET_ATTR, trials)
-    budget = study.user_attrs.get(BUDGET_ATTR)
+        study.set_user_attr(Key.BUDGET, trials)
+    budget = study.user_attrs.get(Key.BUDGET)
     if budget is None:
         raise CodesignError(
             f"study '{study_name}' has no budget yet; give --trials N (the finished trials "
