@@ -36,14 +36,6 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def noise_names() -> tuple[str, ...]:
-    """The noises a config may name: those of the `codesign.quant.NOISES` registry, their one
-    home (a noise registered there is at once valid here and in space files)."""
-    from codesign.quant import NOISES
-
-    return tuple(NOISES.names())
-
-
 def _bits(bits: int, fmt: str, what: str) -> int:
     implied = _IMPLIED_BITS.get(fmt)
     if implied is not None:
@@ -108,6 +100,9 @@ def _format_for_bits(bits: int) -> str:
 class AnnealConfig:
     """How the ANA noise is shaped and annealed (docs/design.md, "ANA").
 
+    `noise` names an entry of the `codesign.quant.NOISES` registry, the one list of noises: a
+    space file is checked against it at load time, a config when its quantizers are built.
+
     `start` and `end` bound the annealing window as fractions of training; the window is split
     into one slot per quantized layer for the `same_start`, `same_end` and `partition`
     synchronisations. `beta_s` None takes the noise's default (mass inside +-0.5).
@@ -125,7 +120,6 @@ class AnnealConfig:
     beta_mu: float = -0.5
 
     def __post_init__(self) -> None:
-        _choice(self.noise, noise_names(), "noise")
         _choice(self.strategy, STRATEGIES, "forward strategy")
         _choice(self.mean, ANNEAL_MODES, "mean annealing")
         _choice(self.variance, ANNEAL_MODES, "variance annealing")

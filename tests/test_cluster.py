@@ -28,6 +28,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from codesign.record import Key
 from tests.search.conftest import write_space
 
 pytestmark = pytest.mark.cluster
@@ -188,8 +189,8 @@ def _accounted(study: optuna.Study) -> dict[str, list[optuna.trial.FrozenTrial]]
         states.setdefault(trial.state.name, []).append(trial)
     assert "RUNNING" not in states
     for trial in states.get("FAIL", []):
-        assert trial.user_attrs.get("reason") or trial.number in {
-            t.user_attrs.get("retry_of") for t in study.trials}
+        assert trial.user_attrs.get(Key.REASON) or trial.number in {
+            t.user_attrs.get(Key.RETRY_OF) for t in study.trials}
     return states
 
 
@@ -199,7 +200,7 @@ def test_a_search_on_the_cluster_runs_trials_on_both_nodes(cluster, tmp_path):
     _finish(_launch(args, cluster.env), limit_s=400)
     done = _study(out).get_trials(states=(TrialState.COMPLETE,))
     assert len(done) == 2
-    assert {t.user_attrs["node"] for t in done} == {cluster.node_id("head"),
+    assert {t.user_attrs[Key.NODE] for t in done} == {cluster.node_id("head"),
                                                     cluster.node_id("worker")}
 
 
@@ -221,7 +222,7 @@ def test_a_killed_driver_resumes_to_the_full_count_without_duplicates(cluster, t
     done = states["COMPLETE"]
     assert len(done) == 3
     assert {t.number: (t.values, t.datetime_complete) for t in done if t.number in first} == first
-    retries = [t.user_attrs["retry_of"] for t in study.trials if "retry_of" in t.user_attrs]
+    retries = [t.user_attrs[Key.RETRY_OF] for t in study.trials if "retry_of" in t.user_attrs]
     assert len(retries) == len(set(retries))
     assert {t.number for t in states.get("FAIL", [])} <= set(retries)
 
@@ -234,7 +235,7 @@ def test_a_dead_worker_node_is_survived_with_every_trial_accounted_for(cluster, 
     try:
         victim = _wait_for(out, driver, lambda ts: next(
             (t for t in ts if t.state == TrialState.RUNNING
-             and t.user_attrs.get("node") == worker_id), None), limit_s=300)
+             and t.user_attrs.get(Key.NODE) == worker_id), None), limit_s=300)
         time.sleep(3)
         cluster.kill("worker")
         _finish(driver, limit_s=500)
@@ -246,7 +247,7 @@ def test_a_dead_worker_node_is_survived_with_every_trial_accounted_for(cluster, 
     assert set(states) == {"COMPLETE"} and len(states["COMPLETE"]) == 3
     # The trial cut off on the dead node was run again by Ray on the head.
     retried = study.trials[victim.number]
-    assert retried.user_attrs["node"] == cluster.node_id("head")
+    assert retried.user_attrs[Key.NODE] == cluster.node_id("head")
 
 
 @pytest.fixture
@@ -272,7 +273,7 @@ def test_two_workers_share_a_postgres_study_and_finish_exactly_the_budget(postgr
         study = optuna.load_study(study_name=study_name, storage=postgres_url)
         states = _accounted(study)
         assert len(states["COMPLETE"]) == 3
-        assert len({t.user_attrs["node"] for t in states["COMPLETE"]}) == 2
+        assert len({t.user_attrs[Key.NODE] for t in states["COMPLETE"]}) == 2
         assert any("the study holds 3 of 3 finished trials" in o for o in outputs)
     finally:
         for worker in workers:

@@ -56,7 +56,10 @@ def _bits(value: Any) -> str | None:
 
 
 def _noise(value: Any) -> str | None:
-    return _one_of(config.noise_names())(value)
+    """A noise of the `codesign.quant.NOISES` registry (their one home)."""
+    from codesign.quant import NOISES
+
+    return _one_of(tuple(NOISES.names()))(value)
 
 
 def _optional_scale(value: Any) -> str | None:

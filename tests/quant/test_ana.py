@@ -1,4 +1,4 @@
-"""The ANA op and quantizer against DESIGN.md section 4: Monte Carlo, finite differences and
+"""The ANA op and quantizer against docs/design.md, "ANA": Monte Carlo, finite differences and
 the full sum over thresholds as references, for every noise and forward strategy."""
 
 import math

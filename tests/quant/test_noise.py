@@ -1,4 +1,4 @@
-"""Noise shapes of ANA: CDF and PDF against DESIGN.md section 4, quadrature and samples."""
+"""Noise shapes of ANA: CDF and PDF against docs/design.md, "ANA", quadrature and samples."""
 
 import math
 from collections.abc import Callable
@@ -20,7 +20,7 @@ STD_PER_S = {
 
 
 def table_cdf(name: str, z: float, s: float) -> float:
-    """F(z) as DESIGN.md's table writes it."""
+    """F(z) as the noise table of docs/design.md writes it."""
     if name == "uniform":
         return min(max((z / s + 1) / 2, 0.0), 1.0)
     if name == "triangular":
@@ -33,7 +33,7 @@ def table_cdf(name: str, z: float, s: float) -> float:
 
 
 def table_pdf(name: str, z: float, s: float) -> float:
-    """f(z) as DESIGN.md's table writes it."""
+    """f(z) as the noise table of docs/design.md writes it."""
     if name == "uniform":
         return (abs(z) <= s) / (2 * s)
     if name == "triangular":

@@ -1,4 +1,4 @@
-"""Annealing schedules against hand-computed values (DESIGN.md section 4)."""
+"""Annealing schedules against hand-computed values (docs/design.md, "ANA")."""
 
 import pytest
 

@@ -7,6 +7,7 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from codesign.objective import ACCURACY, Objective
+from codesign.record import Key, Status
 from codesign.search import Manifest, SearchRequest, load_study, prepare, run_search
 from codesign.search.trial import (
     ParetoStopper,
@@ -88,10 +89,10 @@ def test_search_stops_a_hopeless_trial_and_keeps_its_best_checkpoint(tmp_path):
     study.enqueue_trial({"train.lr": 1.0e-7})
     run_search(request)
     good, hopeless = load_study(Manifest.read(out)).get_trials()
-    assert good.user_attrs["status"] == "ok" and good.user_attrs["epochs"] == 4
+    assert good.user_attrs[Key.STATUS] == Status.OK and good.user_attrs[Key.EPOCHS] == 4
     attrs = hopeless.user_attrs
-    assert attrs["status"] == "stopped" and attrs["epochs"] == 2
-    assert f"trial {good.number} has" in attrs["reason"]
-    assert attrs["val_accuracy"] < good.user_attrs["val_accuracy"]
-    assert hopeless.values[0] == attrs["val_accuracy"]
-    assert attrs["checkpoint"] and hopeless.state == TrialState.COMPLETE
+    assert attrs[Key.STATUS] == Status.STOPPED and attrs[Key.EPOCHS] == 2
+    assert f"trial {good.number} has" in attrs[Key.REASON]
+    assert attrs[Key.VAL_ACCURACY] < good.user_attrs[Key.VAL_ACCURACY]
+    assert hopeless.values[0] == attrs[Key.VAL_ACCURACY]
+    assert attrs[Key.CHECKPOINT] and hopeless.state == TrialState.COMPLETE

@@ -14,14 +14,9 @@ import pytest
 from optuna.trial import TrialState
 
 from codesign.errors import CodesignError
-from codesign.search import (
-    Manifest,
-    SearchRequest,
-    check_ray_head,
-    load_study,
-    run_search,
-    split_address,
-)
+from codesign.record import Key, Status
+from codesign.search import Manifest, SearchRequest, load_study, run_search
+from codesign.search.backends import check_ray_head, split_address
 from codesign.space import load_space
 from codesign.train import TrialResult
 from tests.search.conftest import write_space
@@ -37,7 +32,7 @@ def scripted_training(monkeypatch) -> list[str]:
         if outcome == "raise":
             raise RuntimeError("out of memory in layer conv2")
         accuracy = math.nan if outcome == "nan" else 0.5
-        return TrialResult(status="ok", val_accuracy=accuracy, test_accuracy=accuracy,
+        return TrialResult(status=Status.OK, val_accuracy=accuracy, test_accuracy=accuracy,
                            epochs=1, best_epoch=1)
 
     monkeypatch.setattr("codesign.train.train_trial", train_trial)
@@ -52,10 +47,10 @@ def test_raising_and_nan_trials_are_failed_with_a_reason_and_the_search_goes_on(
     study = load_study(Manifest.read(out))
     failed = study.get_trials(states=(TrialState.FAIL,))
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 2
-    assert [t.user_attrs["status"] for t in failed] == ["error", "error"]
-    assert "RuntimeError: out of memory in layer conv2" in failed[0].user_attrs["reason"]
-    assert "not numbers" in failed[1].user_attrs["reason"]
-    assert all(t.user_attrs["node"] for t in study.trials)
+    assert [t.user_attrs[Key.STATUS] for t in failed] == [Status.ERROR, Status.ERROR]
+    assert "RuntimeError: out of memory in layer conv2" in failed[0].user_attrs[Key.REASON]
+    assert "not numbers" in failed[1].user_attrs[Key.REASON]
+    assert all(t.user_attrs[Key.NODE] for t in study.trials)
 
 
 def test_a_worker_stops_after_failures_in_a_row(tmp_path, scripted_training):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from optuna.trial import TrialState
 
+from codesign.record import Key, Status
 from codesign.search import Manifest, SearchRequest, load_study, run_search
 from tests.search.conftest import write_space
 
@@ -20,8 +21,8 @@ def test_ray_search_fills_the_same_storage(tmp_path):
     assert len(done) == 4 == len(study.get_trials())
     for trial in done:
         attrs = trial.user_attrs
-        assert attrs["status"] == "ok" and 0.3 < attrs["val_accuracy"] <= 1.0
-        assert trial.values == [attrs["val_accuracy"], attrs["costs"]["generic"]["bops"],
-                                attrs["costs"]["generic"]["model_size_bytes"]]
+        assert attrs[Key.STATUS] == Status.OK and 0.3 < attrs[Key.VAL_ACCURACY] <= 1.0
+        assert trial.values == [attrs[Key.VAL_ACCURACY], attrs[Key.COSTS]["generic"]["bops"],
+                                attrs[Key.COSTS]["generic"]["model_size_bytes"]]
     assert len(pd.read_csv(out / "trials.csv")) == 4
     assert report.front and set(report.front) <= {t.number for t in done}
