@@ -10,7 +10,7 @@ and the metric's own name for any other column of the table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from codesign.errors import CodesignError
 
@@ -62,7 +62,7 @@ class Objective:
         return self.cost_model is not None
 
     @property
-    def optuna_direction(self) -> str:
+    def optuna_direction(self) -> Literal["maximize", "minimize"]:
         return "maximize" if self.direction == "max" else "minimize"
 
     @property

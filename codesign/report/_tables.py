@@ -58,11 +58,17 @@ def bits_string(row: pd.Series | dict[str, Any], layers: dict[str, dict[str, str
     parts = []
     for role in ("w", "a"):
         cells = [
-            _precision(row.get(fields.get(f"{role}_bits")), row.get(fields.get(f"{role}_format")))
+            _precision(_cell(row, fields, f"{role}_bits"), _cell(row, fields, f"{role}_format"))
             for fields in layers.values()
         ]
         parts.append(f"{role}:{','.join(cells)}")
     return " ".join(parts)
+
+
+def _cell(row: pd.Series | dict[str, Any], fields: dict[str, str], field: str) -> Any:
+    """The row's value of a layer's field; None when the table has no such column."""
+    column = fields.get(field)
+    return None if column is None else row.get(column)
 
 
 def _precision(bits: Any, fmt: Any) -> str:

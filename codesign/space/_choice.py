@@ -48,13 +48,14 @@ class Choice:
         """Every value this field can take (a range gives its two ends)."""
         if self.kind in ("fixed", "categorical"):
             return self.values
-        return (self.low, self.high)
+        return self.bounds()
 
     def admits(self, value: Any) -> bool:
         """Whether `value` is one this field can take (a value of a range lies inside it)."""
         if self.kind in ("fixed", "categorical"):
             return value in self.values
-        return self.low <= value <= self.high
+        low, high = self.bounds()
+        return low <= value <= high
 
     def suggest(self, trial: optuna.Trial, name: str) -> Any:
         """Draw the value through Optuna (a fixed field records nothing in the trial)."""
@@ -62,11 +63,18 @@ class Choice:
             return self.values[0]
         if self.kind == "categorical":
             return trial.suggest_categorical(name, list(self.values))
+        low, high = self.bounds()
         if self.kind == "int":
             return trial.suggest_int(
-                name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+                name, int(low), int(high), step=int(self.step or 1), log=self.log
             )
-        return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+        return trial.suggest_float(name, low, high, step=self.step, log=self.log)
+
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range; a fixed or categorical field has none."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"a {self.kind} field has no range")
+        return self.low, self.high
 
 
 def parse_choice(raw: Any, where: str, check: ValueCheck, numeric: str | None) -> Choice:

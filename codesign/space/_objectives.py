@@ -69,7 +69,7 @@ def _objective(item: Any, where: str) -> Objective:
     direction = item.get("direction")
     if direction is not None and direction not in DIRECTIONS:
         raise CodesignError(f"{where}: direction {direction!r}; use 'max' or 'min'")
-    model, metric = _cost_of(item, where, allow_accuracy=True)
+    model, metric = _cost_of(item, where)
     if model is None:
         if direction not in (None, "max"):
             raise CodesignError(f"{where}: accuracy is maximised; drop 'direction: min'")
@@ -90,7 +90,11 @@ def parse_constraints(raw: Any, where: str) -> list[Constraint]:
         if not isinstance(item, dict):
             raise CodesignError(f"{here}: write {{cost: model.metric, max: LIMIT}}")
         reject_unknown(item, {"cost", "cost_model", "metric", "max"}, here, "key")
-        model, metric = _cost_of(item, here, allow_accuracy=False)
+        model, metric = _cost_of(item, here)
+        if model is None:
+            raise CodesignError(
+                f"{here}: accuracy is known only after training; budgets apply to costs"
+            )
         limit = yaml_number(item.get("max"))
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             raise CodesignError(f"{here}: 'max' must be a number (the budget), got {limit!r}")
@@ -98,7 +102,9 @@ def parse_constraints(raw: Any, where: str) -> list[Constraint]:
     return constraints
 
 
-def _cost_of(item: dict[str, Any], where: str, allow_accuracy: bool) -> tuple[str | None, str]:
+def _cost_of(item: dict[str, Any], where: str) -> tuple[str | None, str]:
+    """(cost model, metric) named by `cost` or `cost_model` + `metric`; (None, ACCURACY) for
+    the accuracy."""
     if "cost" in item:
         if "cost_model" in item or "metric" in item:
             raise CodesignError(f"{where}: give either 'cost' or 'cost_model' + 'metric'")
@@ -107,10 +113,6 @@ def _cost_of(item: dict[str, Any], where: str, allow_accuracy: bool) -> tuple[st
     if not isinstance(metric, str):
         raise CodesignError(f"{where}: missing 'metric' (or 'cost: model.metric')")
     if metric in ACCURACY_NAMES and "cost_model" not in item:
-        if not allow_accuracy:
-            raise CodesignError(
-                f"{where}: accuracy is known only after training; budgets apply to costs"
-            )
         return None, ACCURACY
     model = item.get("cost_model")
     if not isinstance(model, str) or not model:

@@ -21,9 +21,9 @@ class LayerRule:
     index: int | None = None
 
     def selects(self, name: str, position: int, count: int) -> bool:
-        if self.pattern is not None:
-            return re.fullmatch(self.pattern, name) is not None
-        return -count <= self.index < count and position == self.index % count
+        if self.index is not None:
+            return -count <= self.index < count and position == self.index % count
+        return self.pattern is not None and re.fullmatch(self.pattern, name) is not None
 
     def describe(self) -> str:
         return f"match '{self.pattern}'" if self.pattern is not None else f"index {self.index}"

@@ -30,8 +30,8 @@ from codesign.search import (
     report_study,
     run_search,
 )
+from codesign.testing import write_space
 from hw_models import score_config
-from tests.search.conftest import write_space
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 from codesign.record import Key, Status
@@ -20,6 +21,7 @@ from codesign.search.backends._samplers import make_sampler
 from codesign.search.store import SearchSettings, open_storage
 from codesign.search.trial import (
     MAX_FAILURES_IN_A_ROW,
+    Failure,
     attempt,
     record_failure,
     run_trial,
@@ -81,18 +83,16 @@ def work(
             study.tell(trial, state=TrialState.PRUNED)
             break
         try:
-            values, reason = attempt(
-                lambda trial=trial: run_trial(trial, space, settings, num_threads=num_threads)
-            )
+            outcome = attempt(partial(run_trial, trial, space, settings, num_threads=num_threads))
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
-        if reason is not None:
-            record_failure(trial.set_user_attr, reason)
+        if isinstance(outcome, Failure):
+            record_failure(trial.set_user_attr, outcome.reason)
             study.tell(trial, state=TrialState.FAIL)
             failures += 1
             continue
-        study.tell(trial, values)
+        study.tell(trial, outcome)
         ran += 1
         failures = 0
     return ran

@@ -16,8 +16,9 @@ failed with the reason; a trial that raises or gives NaN is recorded as failed a
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 from codesign.record import Key
@@ -25,7 +26,10 @@ from codesign.search.backends._reach import check_ray_head
 from codesign.search.backends._registry import BACKENDS, Resources
 from codesign.search.backends._samplers import make_sampler
 from codesign.search.store import SearchSettings, count_complete, open_storage
-from codesign.search.trial import attempt, record_failure, run_stored_trial
+from codesign.search.trial import Failure, attempt, record_failure, run_stored_trial
+
+if TYPE_CHECKING:
+    from codesign.space import SearchSpace
 
 TRIAL_ID_KEY = "optuna_trial_id"
 # Extra runs of a trial whose worker process or node died before it reported.
@@ -49,15 +53,12 @@ def _trainable(config: dict[str, Any], storage_url: str, study_name: str, thread
     if recorded is not None:
         tune.report({_metric(i): v for i, v in enumerate(recorded)})
         return
-    values, reason = attempt(
-        lambda: run_stored_trial(storage_url, study_name, trial_id, threads)
-    )
-    if reason is not None:
-        record_failure(lambda key, value: storage.set_trial_user_attr(trial_id, key, value),
-                       reason)
-        tune.report({FAILED_KEY: reason})
+    outcome = attempt(partial(run_stored_trial, storage_url, study_name, trial_id, threads))
+    if isinstance(outcome, Failure):
+        record_failure(partial(storage.set_trial_user_attr, trial_id), outcome.reason)
+        tune.report({FAILED_KEY: outcome.reason})
         return
-    tune.report({_metric(i): v for i, v in enumerate(values)})
+    tune.report({_metric(i): v for i, v in enumerate(outcome)})
 
 
 class _DefineByRun:
@@ -66,12 +67,13 @@ class _DefineByRun:
 
     def __init__(self, settings: SearchSettings) -> None:
         self._settings = settings
-        self._space = None
+        self._space: SearchSpace | None = None
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        if self._space is None:
-            self._space = self._settings.load_space()
-        self._space.sample(trial, epochs=self._settings.epochs, seed=self._settings.seed)
+        space = self._space
+        if space is None:
+            space = self._space = self._settings.load_space()
+        space.sample(trial, epochs=self._settings.epochs, seed=self._settings.seed)
         return {TRIAL_ID_KEY: trial._trial_id}
 
     def __getstate__(self) -> dict[str, Any]:

@@ -29,5 +29,8 @@ class FailingOptunaSearch(OptunaSearch):
             record_failure(trial.set_user_attr, (
                 f"its Ray worker died or crashed {RAY_RETRIES + 1} times; Ray's error.txt for "
                 "it is under the run directory's ray/ folder"))
-        self._ot_study.tell(trial, state=TrialState.FAIL)
+        study = self._ot_study
+        if study is None:  # set by OptunaSearch before any trial is suggested
+            raise RuntimeError("the Optuna study of the searcher is not set up")
+        study.tell(trial, state=TrialState.FAIL)
         self._completed_trials.add(trial_id)

@@ -14,6 +14,7 @@ from codesign.search.trial._early_stop import (
 )
 from codesign.search.trial._outcome import (
     MAX_FAILURES_IN_A_ROW,
+    Failure,
     attempt,
     describe_error,
     record_failure,
@@ -29,6 +30,7 @@ from codesign.search.trial._scoring import (
 
 __all__ = [
     "MAX_FAILURES_IN_A_ROW",
+    "Failure",
     "ParetoStopper",
     "attempt",
     "constraint_values",

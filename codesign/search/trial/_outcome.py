@@ -13,6 +13,7 @@ import math
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from codesign.record import Key, Status
@@ -23,8 +24,15 @@ MAX_FAILURES_IN_A_ROW = 5
 SetAttr = Callable[[str, Any], None]
 
 
-def attempt(run: Callable[[], list[float]]) -> tuple[list[float] | None, str | None]:
-    """(values, None) when `run` gives numbers; (None, reason) when it raises or gives NaN."""
+@dataclass(frozen=True)
+class Failure:
+    """Why a trial's own code failed: one line for its `reason`."""
+
+    reason: str
+
+
+def attempt(run: Callable[[], list[float]]) -> list[float] | Failure:
+    """The values `run` gives, or the `Failure` when it raises or gives NaN."""
     from codesign.errors import CodesignError
 
     try:
@@ -32,11 +40,11 @@ def attempt(run: Callable[[], list[float]]) -> tuple[list[float] | None, str | N
     except CodesignError:
         raise  # a user's mistake (missing data root, ...) hits every trial: stop with its line
     except Exception as err:
-        return None, describe_error(err)
+        return Failure(describe_error(err))
     bad = [v for v in values if not isinstance(v, int | float) or math.isnan(v)]
     if bad:
-        return None, f"objective values {values} are not numbers"
-    return values, None
+        return Failure(f"objective values {values} are not numbers")
+    return values
 
 
 def describe_error(err: BaseException) -> str:

@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 from codesign.record import Key
 from codesign.search import SearchRequest, load_study, prepare, uniform_bits
 from codesign.space import load_space
-from tests.search.conftest import write_space
+from codesign.testing import write_space
 
 
 def test_digits_space_offers_the_highest_median_and_lowest_bits():

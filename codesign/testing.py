@@ -1,13 +1,16 @@
-"""A small digits space for search tests: the default CNN, two bit choices per inner layer."""
+"""Helpers for tests of codesign and of its plug-ins: a small, fast search space on the
+embedded digits data, written where a test wants it.
+
+The space trains the default CNN for two epochs with two bit choices per inner layer, so a
+search of a few trials runs in seconds on a CPU.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import pytest
-import yaml
-
-SMALL_SPACE = {
+SMALL_SPACE: dict[str, Any] = {
     "name": "digits_small",
     "model": "digits_cnn",
     "dataset": "digits",
@@ -20,13 +23,10 @@ SMALL_SPACE = {
 }
 
 
-def write_space(folder: Path, **changes) -> Path:
+def write_space(folder: Path, **changes: Any) -> Path:
     """The small space with top-level fields replaced, written as YAML; returns its path."""
+    import yaml
+
     path = folder / f"{changes.get('name', SMALL_SPACE['name'])}.yaml"
     path.write_text(yaml.safe_dump({**SMALL_SPACE, **changes}, sort_keys=False))
     return path
-
-
-@pytest.fixture
-def small_space(tmp_path: Path) -> Path:
-    return write_space(tmp_path)

@@ -29,7 +29,7 @@ import pytest
 from optuna.trial import TrialState
 
 from codesign.record import Key
-from tests.search.conftest import write_space
+from codesign.testing import write_space
 
 pytestmark = pytest.mark.cluster
 

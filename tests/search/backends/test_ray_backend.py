@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from codesign.record import Key, Status
 from codesign.search import Manifest, SearchRequest, load_study, run_search
-from tests.search.conftest import write_space
+from codesign.testing import write_space
 
 
 def test_ray_search_fills_the_same_storage(tmp_path):

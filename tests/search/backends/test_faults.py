@@ -18,8 +18,8 @@ from codesign.record import Key, Status
 from codesign.search import Manifest, SearchRequest, load_study, run_search
 from codesign.search.backends import check_ray_head, split_address
 from codesign.space import load_space
+from codesign.testing import write_space
 from codesign.train import TrialResult
-from tests.search.conftest import write_space
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_resources_come_from_the_space_file(tmp_path):
 @pytest.mark.parametrize("resources, culprit", [
     ({"cpus_per_trial": 0}, "cpus_per_trial"),
     ({"gpus_per_trial": -1}, "gpus_per_trial"),
-    ({"gpus": 1}, "resources must be"),
+    ({"gpus": 1}, r"resources: unknown key\(s\) \['gpus'\]"),
 ])
 def test_bad_resources_name_the_field(tmp_path, resources, culprit):
     path: Path = write_space(tmp_path, resources=resources)

@@ -15,7 +15,7 @@ from codesign.search.trial import (
     first_epoch,
     optimistic_accuracy,
 )
-from tests.search.conftest import write_space
+from codesign.testing import write_space
 
 OBJECTIVES = [Objective(ACCURACY, "max"), Objective("bops", "min", "generic")]
 
