@@ -11,7 +11,7 @@ record), `backends` (where trials run, the samplers) and `results` (trial table,
 report, export); `study` drives them through a study's life.
 """
 
-from codesign.search.backends import BACKENDS, SAMPLERS, Resources, make_sampler, work
+from codesign.search.backends import BACKENDS, SAMPLERS, Resources, work
 from codesign.search.results import SearchReport, export_trial, report_study, space_hypervolume
 from codesign.search.store import (
     Manifest,
@@ -42,7 +42,6 @@ __all__ = [
     "export_trial",
     "load_study",
     "locate_study",
-    "make_sampler",
     "open_storage",
     "parse_hw",
     "prepare",

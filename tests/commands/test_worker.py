@@ -38,5 +38,5 @@ def test_two_workers_share_a_sqlite_study_and_finish_exactly_the_budget(tmp_path
     assert all(t.user_attrs[Key.STATUS] == Status.SURPLUS for t in by_state.get("PRUNED", []))
     ran = sum(int(o.split(" ran ")[1].split()[0]) for o in outputs)
     assert ran == 3, outputs
-    assert all("the study holds 3 of 3 finished trials" in o for o in outputs), outputs
+    assert any("the study holds 3 of 3 finished trials" in o for o in outputs), outputs
     assert study.user_attrs[Key.BUDGET] == 3

@@ -20,9 +20,9 @@ from codesign.data import (
     DatasetInfo,
     DatasetSplits,
     dataset_info,
+    digits_arrays,
     load_dataset,
 )
-from codesign.data._digits import digits_arrays
 from codesign.errors import CodesignError
 
 DIGITS_TOTAL = 1797

@@ -10,10 +10,13 @@ import torch
 from codesign.config import STRATEGIES, AnnealConfig
 from codesign.errors import CodesignError
 from codesign.quant import (
+    MIN_SCALE,
     NOISES,
+    TAIL,
     ANAQuantizer,
     Grid,
     _ana,
+    ana_quantize,
     binary_grid,
     default_beta_s,
     make_quantizer,
@@ -21,8 +24,6 @@ from codesign.quant import (
     signed_grid,
     unsigned_grid,
 )
-from codesign.quant._ana import MIN_SCALE, ana_quantize
-from codesign.quant._noise import TAIL
 
 F64 = torch.float64
 # A scale per noise that spans several thresholds (windows of 2, 2, 3 and 5 thresholds a side).

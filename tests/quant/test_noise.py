@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from codesign.errors import CodesignError
-from codesign.quant import NOISES, Noise, default_beta_s
-from codesign.quant._noise import TAIL
+from codesign.quant import NOISES, TAIL, Noise, default_beta_s
 
 SCALES = [0.2, 0.5, 1.3]
 STD_PER_S = {
