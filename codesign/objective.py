@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from codesign.errors import CodesignError
+from codesign.record import Key
 
-ACCURACY = "val_accuracy"
+ACCURACY = Key.VAL_ACCURACY
 # What a space file or a `column:direction` string may call the validation accuracy.
 ACCURACY_NAMES = ("accuracy", ACCURACY)
 DIRECTIONS = ("max", "min")

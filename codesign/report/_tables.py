@@ -24,12 +24,13 @@ from codesign.pareto import (
     pareto_frame,
     sort_front,
 )
+from codesign.record import Key
 
 BITS_COLUMN = "bits"
 _LAYER_COLUMN = re.compile(r"^cfg\.layers\.(?P<layer>.+)\.(?P<field>[wa]_(?:bits|format))$")
 # Formats whose letter says more than their bit count (ternary and int2 are both 2 bits).
 _FORMAT_LETTERS = {"float": "f", "binary": "b", "ternary": "t"}
-_BOOL_COLUMNS = ("feasible", "on_front", "knee")
+_BOOL_COLUMNS = (Key.FEASIBLE, "on_front", "knee")
 
 
 def accuracy_objective(objectives: Iterable[Any]) -> Objective:
@@ -156,8 +157,8 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
         return f"{title}\nno trial is on the front yet"
     first = accuracy_objective(parsed)
     values = [first.column] + [o.column for o in parsed if o != first]
-    if "test_accuracy" in front.columns and "test_accuracy" not in values:
-        values.insert(1, "test_accuracy")
+    if Key.TEST_ACCURACY in front.columns and Key.TEST_ACCURACY not in values:
+        values.insert(1, Key.TEST_ACCURACY)
     shown = front if max_rows is None else front.head(max_rows)
     columns = [("", "<"), ("trial", ">")] + [(c, ">") for c in values]
     if shown[BITS_COLUMN].astype(bool).any():

@@ -48,7 +48,7 @@ def trials_frame(
         for model, metrics in sorted(trial_costs.items()):
             for metric, value in metrics.items():
                 row[f"{model}.{metric}"] = value
-        row["feasible"] = (feasible or {}).get(trial.number, attrs.get(Key.FEASIBLE))
+        row[Key.FEASIBLE] = (feasible or {}).get(trial.number, attrs.get(Key.FEASIBLE))
         row.update(flatten(attrs.get(Key.CONFIG) or {}, "cfg"))
         rows.append(row)
     frame = pd.DataFrame(rows)
