@@ -44,13 +44,39 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _open_rdb(url, engine_kwargs)
+        storage = _open_rdb(url, engine_kwargs)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CodesignError(
             f"cannot open the study storage {_shown(url)} ({first}); check the URL, that the "
             "server runs and that its driver is installed"
         ) from None
+    if url.startswith("sqlite"):
+        _lock_on_begin(storage)
+    return storage
+
+
+def _lock_on_begin(storage: optuna.storages.RDBStorage) -> None:
+    """SQLite: every transaction takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    SQLite ignores `SELECT ... FOR UPDATE`, so two workers could otherwise both read a queued
+    trial as WAITING and both claim it; with the lock taken at the start, the read and the
+    claim of one worker complete before the other's read. (SQLAlchemy's recipe for pysqlite:
+    the driver's own transaction handling is switched off.)
+    """
+    from sqlalchemy import event
+
+    engine = storage.engine
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners are not reused
 
 
 def _open_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
