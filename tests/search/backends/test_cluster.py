@@ -318,7 +318,7 @@ def test_the_cluster_launcher_example_is_a_valid_ray_up_file():
     import yaml
     from ray.autoscaler._private.util import prepare_config, validate_config
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "ray_cluster.yaml"
+    path = Path(__file__).resolve().parents[3] / "scripts" / "ray_cluster.yaml"
     config = prepare_config(yaml.safe_load(path.read_text()))
     validate_config(config)
     starts = " ".join(config["head_start_ray_commands"] + config["worker_start_ray_commands"])
