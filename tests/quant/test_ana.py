@@ -346,7 +346,8 @@ def test_bad_input_names_the_culprit(kwargs: dict, culprit: str) -> None:
 @pytest.mark.parametrize(
     "make, culprit",
     [
-        (lambda: AnnealConfig(noise="gumbel"), "gumbel"),
+        (lambda: make_quantizer("weight", "int", 4, "ana", AnnealConfig(noise="gumbel")),
+         "unknown noise 'gumbel'"),
         (lambda: AnnealConfig(strategy="median"), "median"),
         (lambda: make_quantizer("weight", "int", 0, "ana", AnnealConfig()), "0 bits"),
         (lambda: make_quantizer("activation", "int", 4, "ana", AnnealConfig(), per_channel=True),
