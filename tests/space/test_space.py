@@ -20,7 +20,8 @@ from codesign.errors import CodesignError
 from codesign.models import create_model
 from codesign.network import config_costs as score_config
 from codesign.nn import QuantLayer, convert, quantizable_layers
-from codesign.space import ACCURACY, SearchSpace, load_space, shipped_spaces
+from codesign.objective import ACCURACY
+from codesign.space import SearchSpace, load_space, shipped_spaces
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -11,9 +11,8 @@ import shlex
 import optuna
 import pandas as pd
 
-from codesign.search import Manifest
-from codesign.search._float import FLOAT_ATTR
-from codesign.search._storage import load_study
+from codesign.search import Manifest, load_study
+from codesign.search.trial._float import FLOAT_ATTR
 from tests.user.conftest import readme_example, run_cli, start_cli
 
 PRETRAINING = "pretraining the float network"
