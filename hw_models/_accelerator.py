@@ -17,7 +17,7 @@ import numpy as np
 
 from codesign.config import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, next_layer, refuse
+from hw_models._base import CostModel, refuse
 from hw_models._formats import FLOAT, MAX_BITS, int_equivalent_bits
 from hw_models._layers import KINDS
 
@@ -130,10 +130,11 @@ class Accelerator(CostModel):
         """(slowest level's cycles, energy in pJ) of moving each layer's data once.
 
         Weights move at the width they run at (padding is paid in memory too); a layer's
-        input at its run width and its output at the width its consumer runs at.
+        input at its run width and its output at the widest run width of its readers.
         """
         weight_bits = layers.params * run_w
-        act_bits = layers.in_elems * run_a + layers.out_elems * next_layer(run_a, FLOAT_BITS)
+        out_a = layers.activations.output_widths(run_a, FLOAT_BITS)
+        act_bits = layers.in_elems * run_a + layers.out_elems * out_a
         cycles = np.zeros(run_w.shape)
         energy = np.zeros(run_w.shape)
         for level in self.memory:

@@ -58,13 +58,3 @@ def refuse(
         f"{a_bits}-bit {a_fmt}: {reason}"
     )
 
-
-def next_layer(values: np.ndarray, last: float) -> np.ndarray:
-    """Shift a (C x L) matrix left by one layer: the consumer's value for each layer's output.
-
-    The output of layer l is stored in the format its consumer reads; the consumer is taken as
-    the next costed layer in call order (exact for chains, an approximation on branches) and
-    the network output as `last` (float logits: 32).
-    """
-    tail = np.full((values.shape[0], 1), last, dtype=values.dtype)
-    return np.concatenate([values[:, 1:], tail], axis=1)

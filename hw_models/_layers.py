@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
+from hw_models._activations import ActivationGraph, trace_activations
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,6 +68,7 @@ class ModelLayers:
     layers: tuple[LayerSpec, ...]
     float_params: int
     input_shape: tuple[int, ...]
+    activations: ActivationGraph
     uncosted: tuple[str, ...] = ()
 
     @property
@@ -203,6 +205,8 @@ def extract_layers(
         if strict:
             raise CodesignError(message + "; rewrite them as Conv2d / Linear or use strict=False")
         warnings.warn(message, UncostedLayersWarning, stacklevel=2)
+    activations = trace_activations(model, shape, [layer.name for layer in layers])
     return ModelLayers(
-        layers=layers, float_params=int(float_params), input_shape=shape, uncosted=report
+        layers=layers, float_params=int(float_params), input_shape=shape,
+        activations=activations, uncosted=report,
     )

@@ -12,8 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
-from codesign.config import ACTIVATION_FORMATS, FLOAT_BITS, MAX_INT_BITS, WEIGHT_FORMATS
 from codesign.errors import CodesignError
+from codesign.formats import (
+    ACTIVATION_FORMATS,
+    MAX_INT_BITS,
+    WEIGHT_FORMATS,
+    bits_problem,
+    grid_kind,
+    implied_bits,
+)
 
 ROLES = ("weight", "activation")
 # Power-of-two grids beyond 8 bits would need magnitudes below float32's normal range.
@@ -137,25 +144,28 @@ def grid_for(role: str, fmt: str, bits: int, signed: bool = True) -> Grid | None
         raise CodesignError(
             f"unknown {role} format '{fmt}'; choose one of: {', '.join(formats)}"
         )
-    implied = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}.get(fmt)
+    implied = implied_bits(fmt)
     if implied is not None and bits != implied:
         raise CodesignError(f"{role} format '{fmt}' has {implied} bit(s), got {bits}")
-    if fmt == "float":
+    kind = grid_kind(role, fmt, bits, signed)
+    if kind == "float":
         return None
-    if fmt == "ternary":
+    if kind == "ternary":
         return ternary_grid()
-    if fmt == "pow2":
+    if kind == "pow2":
         return pow2_grid(bits)
     _check_int_bits(bits)
-    if bits == 1:
-        return binary_grid() if (role == "weight" or signed) else unsigned_grid(1)
+    if kind == "sign":
+        return binary_grid()
+    if kind == "zero_one":
+        return unsigned_grid(1)
     if role == "weight":
         return signed_grid(bits, balanced=True)
     return signed_grid(bits) if signed else unsigned_grid(bits)
 
 
 def _check_int_bits(bits: int) -> None:
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_INT_BITS:
+    if bits_problem(bits, "int") is not None:
         raise CodesignError(
             f"{bits!r} bits is impossible for an integer grid; use 1 to {MAX_INT_BITS} bits"
         )

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.config import (
-    FLOAT_BITS,
     AnnealConfig,
     LayerQuant,
     TrainConfig,
     TrialConfig,
 )
 from codesign.errors import CodesignError
+from codesign.formats import IMPLIED_BITS, MIN_POW2_BITS, format_for_bits
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -45,7 +45,6 @@ _TOP_KEYS = {
 }
 # What one trial reserves on a Ray cluster; `--cpus-per-trial` / `--gpus-per-trial` win.
 RESOURCE_KEYS = ("cpus_per_trial", "gpus_per_trial")
-_IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
 
 
 @dataclass(frozen=True)
@@ -242,17 +241,17 @@ class SearchSpace:
             given = forced.get(bits_key)
             if given is not None and bits_key not in overridden:
                 # The caller's bits win unless an override rule fixes the format.
-                if fmt_value in _IMPLIED_BITS and fmt_key not in overridden:
+                if fmt_value in IMPLIED_BITS and fmt_key not in overridden:
                     fmt_value = AUTO_FORMAT
                 bits = given
-            elif fmt_value in _IMPLIED_BITS:
-                bits = _IMPLIED_BITS[fmt_value]
+            elif fmt_value in IMPLIED_BITS:
+                bits = IMPLIED_BITS[fmt_value]
             else:
                 bits = pick(choices[bits_key], f"{name}.{bits_key}")
             if fmt_value == AUTO_FORMAT:
-                fmt_value = _auto_format(bits)
-            elif fmt_value in _IMPLIED_BITS:
-                bits = _IMPLIED_BITS[fmt_value]
+                fmt_value = format_for_bits(bits)
+            elif fmt_value in IMPLIED_BITS:
+                bits = IMPLIED_BITS[fmt_value]
             values[fmt_key], values[bits_key] = fmt_value, bits
         values["estimator"] = pick(choices["estimator"], f"{name}.estimator")
         try:
@@ -268,14 +267,6 @@ class SearchSpace:
             if rule.selects(name, position, len(names)):
                 fields_.update(rule.fields)
         return fields_
-
-
-def _auto_format(bits: int) -> str:
-    if bits == 1:
-        return "binary"
-    if bits == FLOAT_BITS:
-        return "float"
-    return "int"
 
 
 # ---- parsing ----------------------------------------------------------------------------
@@ -408,10 +399,12 @@ def _check_window(anneal: dict[str, Choice], where: str) -> None:
 
 
 def _check_pow2_bits(fields_: dict[str, Choice], where: str) -> None:
-    if "pow2" in fields_["w_format"].candidates() and 1 in fields_["w_bits"].candidates():
+    short = sorted(b for b in fields_["w_bits"].candidates() if b < MIN_POW2_BITS)
+    if "pow2" in fields_["w_format"].candidates() and short:
         raise CodesignError(
-            f"{where}: w_format may be pow2 while w_bits may be 1; power-of-two weights need "
-            "at least 2 bits, so drop 1 from w_bits or pow2 from w_format"
+            f"{where}: w_format may be pow2 while w_bits may be {short[0]}; power-of-two "
+            f"weights need at least {MIN_POW2_BITS} bits, so drop {short[0]} from w_bits or "
+            "pow2 from w_format"
         )
 
 

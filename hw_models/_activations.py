@@ -1,0 +1,280 @@
+"""Which activation tensors are alive together during a forward pass, and at which widths.
+
+Peak activation memory is the largest total size of the tensors alive at one step of the
+forward pass, not one layer's input plus output: a residual block's input stays alive across
+the block for the skip. One forward pass records the tensors each op reads and writes (each
+costed layer call is one op; any other torch call outside a costed layer is another); a
+tensor lives from the op that writes it to the last op that reads it, the network output to
+the end. An op on one tensor that keeps its size (batch-norm, activation functions, dropout,
+reshapes) is fused into the op that wrote that tensor, unless the tensor is read again later
+(then both are kept). Ops that combine tensors (add, concatenation) or change their size
+(pooling, padding, slicing) write a new tensor. Ops on weights or constants alone are not
+activations.
+
+A tensor is stored at the widest precision its readers take: a costed layer reads it at its
+activation bits; an add or pooling passes on what its own output's readers take; the network
+output, and a tensor nothing reads, stay float. The same pass records whether each costed
+layer's input is non-negative (after a ReLU), which decides the grid of a 1-bit activation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# Seed of the standard normal input of the tracing pass: zero-mean, like normalised data, so
+# a layer's input is non-negative only where the network makes it so.
+TRACE_SEED = 0
+
+
+@dataclass(frozen=True)
+class ActivationGraph:
+    """Activation tensors of one forward pass, and the ops (steps) they live across.
+
+    `sizes[v]` are the elements of tensor v; `readers[v]` the costed layers whose activation
+    bits it is stored at, `kept_float[v]` whether float readers (the network output) keep it
+    at 32 bits too. `live[t]` are the tensors alive at step t; `step_layer[t]` the costed
+    layer step t is charged to (the last costed layer run, the first one before it).
+    `outputs[l]` are the tensors costed layer l writes; `unsigned_input[l]` whether every
+    input it was given was non-negative.
+    """
+
+    sizes: tuple[int, ...]
+    readers: tuple[tuple[int, ...], ...]
+    kept_float: tuple[bool, ...]
+    live: tuple[tuple[int, ...], ...]
+    step_layer: tuple[int, ...]
+    outputs: tuple[tuple[int, ...], ...]
+    unsigned_input: tuple[bool, ...]
+
+    def widths(self, layer_bits: np.ndarray, float_bits: float) -> np.ndarray:
+        """Storage width of every tensor (C x V) given each layer's activation bits (C x L)."""
+        widths = np.zeros((layer_bits.shape[0], len(self.sizes)))
+        for v, readers in enumerate(self.readers):
+            if readers:
+                widths[:, v] = layer_bits[:, list(readers)].max(axis=1)
+            if self.kept_float[v]:
+                widths[:, v] = np.maximum(widths[:, v], float_bits)
+        return widths
+
+    def output_widths(self, layer_bits: np.ndarray, float_bits: float) -> np.ndarray:
+        """Width each costed layer's output is stored at (C x L)."""
+        widths = self.widths(layer_bits, float_bits)
+        return np.stack(
+            [widths[:, list(out)].max(axis=1) for out in self.outputs], axis=1
+        ) if self.outputs else np.zeros_like(layer_bits, dtype=np.float64)
+
+    def peak_bits(self, layer_bits: np.ndarray, float_bits: float) -> np.ndarray:
+        """Largest total of live tensor bits over the steps charged to each layer (C x L)."""
+        sized = self.widths(layer_bits, float_bits) * np.asarray(self.sizes, dtype=np.float64)
+        live = np.zeros((len(self.live), len(self.sizes)))
+        for step, alive in enumerate(self.live):
+            live[step, list(alive)] = 1.0
+        per_step = sized @ live.T
+        step_layer = np.asarray(self.step_layer)
+        peak = np.zeros(layer_bits.shape)
+        for layer in range(layer_bits.shape[1]):
+            peak[:, layer] = per_step[:, step_layer == layer].max(axis=1)
+        return peak
+
+
+@dataclass
+class _Op:
+    """One recorded call: the costed layer it is (or None), tensor keys read and written."""
+
+    layer: int | None
+    reads: list[tuple[int, int]]
+    writes: list[tuple[tuple[int, int], int]]  # (key, elements)
+
+
+def _key(tensor: torch.Tensor) -> tuple[int, int]:
+    """A tensor object at one version: an in-place op makes a new key."""
+    return id(tensor), tensor._version
+
+
+def _tensors(obj: Any) -> Iterable[torch.Tensor]:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+
+
+def trace_activations(
+    model: nn.Module, input_shape: Sequence[int], costed: Sequence[str]
+) -> ActivationGraph:
+    """Run one forward pass on a seeded normal input and build its `ActivationGraph`.
+
+    `costed` are the names of the costed modules in layer order; the model's train/eval
+    flags are restored afterwards.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    index = {name: i for i, name in enumerate(costed)}
+    modules = {module: index.get(name) for name, module in model.named_modules()}
+    ops: list[_Op] = []
+    keep: list[Any] = []  # every tensor seen stays referenced, so no id is reused
+    calls: list[list[tuple[int, int]]] = []  # reads of the costed module calls in progress
+    negative_input: set[int] = set()
+    busy = [False]
+
+    def pre_hook(module: nn.Module, args: tuple) -> None:
+        layer = modules[module]
+        if layer is None:
+            return
+        busy[0] = True
+        try:
+            calls.append([_key(t) for t in _tensors(args)])
+            if len(calls) == 1 and float(args[0].min()) < 0:
+                negative_input.add(layer)
+            keep.append(args)
+        finally:
+            busy[0] = False
+
+    def post_hook(module: nn.Module, args: tuple, output: Any) -> None:
+        layer = modules[module]
+        if layer is None:
+            return
+        reads = calls.pop()
+        if calls:
+            return
+        busy[0] = True
+        try:
+            writes = [(_key(t), int(t.numel())) for t in _tensors(output)]
+            keep.append(output)
+        finally:
+            busy[0] = False
+        ops.append(_Op(layer, reads, writes))
+
+    class _Record(TorchFunctionMode):
+        """Records every torch call made outside a costed module."""
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if calls or busy[0]:
+                return func(*args, **(kwargs or {}))
+            busy[0] = True
+            try:
+                reads = [_key(t) for t in _tensors((args, kwargs))]
+            finally:
+                busy[0] = False
+            result = func(*args, **(kwargs or {}))
+            busy[0] = True
+            try:
+                writes = [(_key(t), int(t.numel())) for t in _tensors(result)]
+                keep.extend([args, kwargs, result])
+            finally:
+                busy[0] = False
+            if writes:
+                ops.append(_Op(None, reads, writes))
+            return result
+
+    handles = []
+    for module, layer in modules.items():
+        if layer is not None:
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(post_hook))
+    flags = {module: module.training for module in modules}
+    generator = torch.Generator().manual_seed(TRACE_SEED)
+    x = torch.randn(tuple(input_shape), generator=generator)
+    try:
+        model.eval()
+        with torch.no_grad(), _Record():
+            out = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in flags.items():
+            module.training = mode
+    graph = _build(ops, _key(x), int(x.numel()), [_key(t) for t in _tensors(out)], len(costed))
+    unsigned = tuple(layer not in negative_input for layer in range(len(costed)))
+    return ActivationGraph(**graph, unsigned_input=unsigned)
+
+
+def _build(ops: list[_Op], input_key: tuple[int, int], input_size: int,
+           output_keys: list[tuple[int, int]], num_layers: int) -> dict[str, Any]:
+    """Tensors, steps and liveness from the recorded ops (see the module docstring)."""
+    last_read: dict[tuple[int, int], int] = {}
+    for i, op in enumerate(ops):
+        for key in op.reads:
+            last_read[key] = i
+    value_of = {input_key: 0}
+    sizes = [input_size]
+    keys_of: list[list[tuple[int, int]]] = [[input_key]]
+    born, last = [0], [0]
+    steps: list[_Op] = []
+    step_reads: list[list[int]] = []
+    step_writes: list[list[int]] = []
+    for i, op in enumerate(ops):
+        reads = list(dict.fromkeys(value_of[k] for k in op.reads if k in value_of))
+        op.writes = [(key, size) for key, size in op.writes if key not in value_of]
+        if not reads or not op.writes:
+            continue  # weights or constants alone, or an op handing back its input
+        if op.layer is None and len(reads) == 1 and len(op.writes) == 1:
+            (key, size), v = op.writes[0], reads[0]
+            read_later = max(last_read.get(k, -1) for k in keys_of[v]) > i
+            if size == sizes[v] and not read_later:
+                value_of[key] = v  # fused into the op that wrote v
+                keys_of[v].append(key)
+                continue
+        step = len(steps)
+        for v in reads:
+            last[v] = step
+        written = []
+        for key, size in op.writes:
+            value_of[key] = len(sizes)
+            written.append(len(sizes))
+            sizes.append(size)
+            keys_of.append([key])
+            born.append(step)
+            last.append(step)
+        steps.append(op)
+        step_reads.append(reads)
+        step_writes.append(written)
+    outputs = {value_of[k] for k in output_keys if k in value_of}
+    for v in outputs:
+        last[v] = len(steps) - 1
+    readers: list[set[int]] = [set() for _ in sizes]
+    kept_float = [v in outputs for v in range(len(sizes))]
+    for op, reads, written in zip(steps[::-1], step_reads[::-1], step_writes[::-1],
+                                  strict=True):
+        for w in written:
+            kept_float[w] = kept_float[w] or not readers[w]
+        for v in reads:
+            if op.layer is not None:
+                readers[v].add(op.layer)
+                continue
+            for w in written:
+                readers[v] |= readers[w]
+                kept_float[v] = kept_float[v] or kept_float[w]
+    layer_outputs: list[list[int]] = [[] for _ in range(num_layers)]
+    step_layer, current = [], None
+    for op, written in zip(steps, step_writes, strict=True):
+        if op.layer is not None:
+            current = op.layer
+            layer_outputs[op.layer].extend(written)
+        step_layer.append(current)
+    first = next((layer for layer in step_layer if layer is not None), 0)
+    return {
+        "sizes": tuple(sizes),
+        "readers": tuple(tuple(sorted(r)) for r in readers),
+        "kept_float": tuple(kept_float),
+        "live": tuple(
+            tuple(v for v in range(len(sizes)) if born[v] <= t <= last[v])
+            for t in range(len(steps))
+        ),
+        "step_layer": tuple(first if layer is None else layer for layer in step_layer),
+        "outputs": tuple(tuple(out) for out in layer_outputs),
+    }
