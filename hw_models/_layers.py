@@ -105,9 +105,9 @@ def _kind(module: nn.Module) -> str | None:
     return None
 
 
-def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: nn.Module,
+def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: Any,
             inputs: Any, output: Any) -> None:
-    """Add one call of a costed module to its running record."""
+    """Add one call of a costed module (a conv or linear layer) to its running record."""
     out_elems = int(output.numel())
     if kind == "linear":
         fan_in = module.in_features
@@ -157,8 +157,9 @@ def extract_layers(
 
     def post_hook(module: nn.Module, args: tuple, output: Any) -> None:
         active.pop()
-        if kinds[module] is not None:
-            _record(records, names[module], kinds[module], module, args[0], output)
+        kind = kinds[module]
+        if kind is not None:
+            _record(records, names[module], kind, module, args[0], output)
 
     class _Watch(TorchFunctionMode):
         """Notes every multiplying torch call made outside a costed module."""
