@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import FLOAT_BITS, MAX_INT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
 from hw_models._base import CostModel, refuse
 from hw_models._formats import FLOAT, MAX_BITS, int_equivalent_bits
@@ -148,8 +148,9 @@ class Accelerator(CostModel):
     def precision_grid(self) -> list[tuple[int, int, RunMode]]:
         """Every native precision (widths that run without padding), for `hw show`."""
         modes = []
-        for w in [*range(1, 17), FLOAT_BITS]:
-            for a in [*range(1, 17), FLOAT_BITS]:
+        widths = [*range(1, MAX_INT_BITS + 1), FLOAT_BITS]
+        for w in widths:
+            for a in widths:
                 mode = self.run_mode(w, a)
                 if mode is not None and (mode.w_bits, mode.a_bits) == (w, a):
                     modes.append((w, a, mode))

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hw_models._forward import hooked_forward
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -112,6 +114,61 @@ def _tensors(obj: Any) -> Iterable[torch.Tensor]:
             yield from _tensors(item)
 
 
+class _Recording:
+    """The tensors every op reads and writes: each costed layer call is one op (seen by its
+    hooks), every torch call outside a costed layer another (seen by `mode`)."""
+
+    def __init__(self, layer_of: dict[Any, int]) -> None:
+        from torch.overrides import TorchFunctionMode
+
+        self.layer_of = layer_of
+        self.ops: list[_Op] = []
+        self.negative_input: set[int] = set()
+        self.keep: list[Any] = []  # every tensor seen stays referenced, so no id is reused
+        self.calls: list[list[tuple[int, int]]] = []  # reads of the costed calls in progress
+        self.paused = False  # the recording's own torch calls are not the model's
+        recording = self
+
+        class Mode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                return recording.call(func, args, kwargs or {})
+
+        self.mode = Mode()
+
+    def keys(self, obj: Any) -> list[tuple[int, int]]:
+        self.paused = True
+        keys = [_key(t) for t in _tensors(obj)]
+        self.keep.append(obj)
+        self.paused = False
+        return keys
+
+    def sized(self, obj: Any) -> list[tuple[tuple[int, int], int]]:
+        sizes = [int(t.numel()) for t in _tensors(obj)]
+        return list(zip(self.keys(obj), sizes, strict=True))
+
+    def pre_hook(self, module: Any, args: tuple) -> None:
+        self.calls.append(self.keys(args))
+        self.paused = True
+        if len(self.calls) == 1 and float(args[0].min()) < 0:
+            self.negative_input.add(self.layer_of[module])
+        self.paused = False
+
+    def post_hook(self, module: Any, args: tuple, output: Any) -> None:
+        reads = self.calls.pop()
+        if not self.calls:
+            self.ops.append(_Op(self.layer_of[module], reads, self.sized(output)))
+
+    def call(self, func: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+        if self.calls or self.paused:
+            return func(*args, **kwargs)
+        reads = self.keys((args, kwargs))
+        result = func(*args, **kwargs)
+        writes = self.sized(result)
+        if writes:
+            self.ops.append(_Op(None, reads, writes))
+        return result
+
+
 def trace_activations(
     model: nn.Module, input_shape: Sequence[int], costed: Sequence[str]
 ) -> ActivationGraph:
@@ -121,83 +178,13 @@ def trace_activations(
     flags are restored afterwards.
     """
     import torch
-    from torch.overrides import TorchFunctionMode
 
     index = {name: i for i, name in enumerate(costed)}
-    modules = {module: index.get(name) for name, module in model.named_modules()}
-    ops: list[_Op] = []
-    keep: list[Any] = []  # every tensor seen stays referenced, so no id is reused
-    calls: list[list[tuple[int, int]]] = []  # reads of the costed module calls in progress
-    negative_input: set[int] = set()
-    busy = [False]
-
-    def pre_hook(module: nn.Module, args: tuple) -> None:
-        layer = modules[module]
-        if layer is None:
-            return
-        busy[0] = True
-        try:
-            calls.append([_key(t) for t in _tensors(args)])
-            if len(calls) == 1 and float(args[0].min()) < 0:
-                negative_input.add(layer)
-            keep.append(args)
-        finally:
-            busy[0] = False
-
-    def post_hook(module: nn.Module, args: tuple, output: Any) -> None:
-        layer = modules[module]
-        if layer is None:
-            return
-        reads = calls.pop()
-        if calls:
-            return
-        busy[0] = True
-        try:
-            writes = [(_key(t), int(t.numel())) for t in _tensors(output)]
-            keep.append(output)
-        finally:
-            busy[0] = False
-        ops.append(_Op(layer, reads, writes))
-
-    class _Record(TorchFunctionMode):
-        """Records every torch call made outside a costed module."""
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if calls or busy[0]:
-                return func(*args, **(kwargs or {}))
-            busy[0] = True
-            try:
-                reads = [_key(t) for t in _tensors((args, kwargs))]
-            finally:
-                busy[0] = False
-            result = func(*args, **(kwargs or {}))
-            busy[0] = True
-            try:
-                writes = [(_key(t), int(t.numel())) for t in _tensors(result)]
-                keep.extend([args, kwargs, result])
-            finally:
-                busy[0] = False
-            if writes:
-                ops.append(_Op(None, reads, writes))
-            return result
-
-    handles = []
-    for module, layer in modules.items():
-        if layer is not None:
-            handles.append(module.register_forward_pre_hook(pre_hook))
-            handles.append(module.register_forward_hook(post_hook))
-    flags = {module: module.training for module in modules}
-    generator = torch.Generator().manual_seed(TRACE_SEED)
-    x = torch.randn(tuple(input_shape), generator=generator)
-    try:
-        model.eval()
-        with torch.no_grad(), _Record():
-            out = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, mode in flags.items():
-            module.training = mode
+    layer_of = {module: index[name] for name, module in model.named_modules() if name in index}
+    rec = _Recording(layer_of)
+    x = torch.randn(tuple(input_shape), generator=torch.Generator().manual_seed(TRACE_SEED))
+    out = hooked_forward(model, x, layer_of, rec.pre_hook, rec.post_hook, rec.mode)
+    ops, negative_input = rec.ops, rec.negative_input
     graph = _build(ops, _key(x), int(x.numel()), [_key(t) for t in _tensors(out)], len(costed))
     unsigned = tuple(layer not in negative_input for layer in range(len(costed)))
     return ActivationGraph(**graph, unsigned_input=unsigned)

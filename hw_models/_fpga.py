@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
 from hw_models._base import CostModel, refuse
 from hw_models._formats import FLOAT, int_equivalent_bits

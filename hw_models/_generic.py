@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
 from hw_models._base import CostModel
 from hw_models._energy import energy_table

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 from hw_models._activations import ActivationGraph, trace_activations
+from hw_models._forward import hooked_forward
 
 if TYPE_CHECKING:
     from torch import nn
@@ -171,15 +172,8 @@ def extract_layers(
                 uncosted[f"{label or '(top level)'} [{fname}]"] = None
             return func(*args, **(kwargs or {}))
 
-    handles = []
-    for module in names:
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(post_hook))
-    modes = {module: module.training for module in names}
     try:
-        model.eval()
-        with torch.no_grad(), _Watch():
-            model(torch.zeros(shape))
+        hooked_forward(model, torch.zeros(shape), names, pre_hook, post_hook, _Watch())
     except CodesignError:
         raise
     except Exception as err:  # a shape mismatch comes from the user's input shape
@@ -187,11 +181,6 @@ def extract_layers(
             f"model {type(model).__name__} does not run on input shape {shape} ({err}); "
             "check the input shape / the dataset's image size"
         ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, mode in modes.items():
-            module.training = mode
 
     layers = tuple(LayerSpec(name=name, **rec) for name, rec in records.items())
     costed = {name for name in records}
