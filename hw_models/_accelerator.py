@@ -17,7 +17,7 @@ import numpy as np
 
 from codesign.formats import FLOAT_BITS, MAX_INT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, refuse
+from hw_models._base import CostModel, activation_bits_moved, latency_and_energy, refuse
 from hw_models._formats import FLOAT, MAX_BITS, int_equivalent_bits
 from hw_models._layers import KINDS
 
@@ -115,11 +115,7 @@ class Accelerator(CostModel):
         memory_cycles, energy_memory = self.memory_traffic(layers, run_w, run_a)
         latency = np.maximum(compute_cycles, memory_cycles)
         return {
-            "latency_cycles": latency,
-            "latency_s": latency / self.clock_hz,
-            "energy_pj": energy_compute + energy_memory,
-            "energy_compute_pj": energy_compute,
-            "energy_memory_pj": energy_memory,
+            **latency_and_energy(latency, self.clock_hz, energy_compute, energy_memory),
             "compute_cycles": compute_cycles,
             "memory_cycles": memory_cycles,
         }
@@ -133,8 +129,7 @@ class Accelerator(CostModel):
         input at its run width and its output at the widest run width of its readers.
         """
         weight_bits = layers.params * run_w
-        out_a = layers.activations.output_widths(run_a, FLOAT_BITS)
-        act_bits = layers.in_elems * run_a + layers.out_elems * out_a
+        act_bits = activation_bits_moved(layers, run_a)
         cycles = np.zeros(run_w.shape)
         energy = np.zeros(run_w.shape)
         for level in self.memory:

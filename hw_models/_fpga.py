@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, refuse
+from hw_models._base import CostModel, activation_bits_moved, latency_and_energy, refuse
 from hw_models._formats import FLOAT, int_equivalent_bits
 from hw_models._ops import AND, MUX, SHIFT, XNOR, op_class_masks
 from hw_models._registry import COST_MODELS
@@ -65,18 +64,13 @@ class FpgaDataflow(CostModel):
         luts = lanes * lane_luts
         fold = np.maximum(1.0, luts.sum(axis=1, keepdims=True) / self.lut_budget)
         cycles = np.ceil(layers.macs / lanes * fold)
-        out_bits = layers.activations.output_widths(bits.a_bits, FLOAT_BITS)
         energy_compute = layers.macs * lane_luts * self.pj_per_lut_op
         energy_memory = (
             layers.macs * bits.w_bits * self.bram_pj_per_bit
-            + (layers.in_elems * bits.a_bits + layers.out_elems * out_bits) * self.fifo_pj_per_bit
+            + activation_bits_moved(layers, bits.a_bits) * self.fifo_pj_per_bit
         )
         return {
-            "latency_cycles": cycles,
-            "latency_s": cycles / self.clock_hz,
-            "energy_pj": energy_compute + energy_memory,
-            "energy_compute_pj": energy_compute,
-            "energy_memory_pj": energy_memory,
+            **latency_and_energy(cycles, self.clock_hz, energy_compute, energy_memory),
             "luts": luts,
             "lut_utilization": luts / self.lut_budget,
             "initiation_interval_cycles": cycles,

@@ -12,7 +12,7 @@ import numpy as np
 
 from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel
+from hw_models._base import CostModel, activation_bits_moved
 from hw_models._energy import energy_table
 from hw_models._formats import int_equivalent_bits
 from hw_models._ops import OP_CLASSES, op_class_masks
@@ -50,7 +50,6 @@ class GenericModel(CostModel):
         energy = energy_table()
         macs = np.broadcast_to(layers.macs, bits.w_bits.shape)
         w_bits, a_bits = bits.w_bits, bits.a_bits
-        out_bits = layers.activations.output_widths(a_bits, FLOAT_BITS)
         masks = op_class_masks(layers, bits)
         result: dict[str, np.ndarray] = {
             "macs": np.array(macs),
@@ -77,7 +76,7 @@ class GenericModel(CostModel):
         result["energy_compute_pj"] = macs * per_mac
         result["energy_memory_pj"] = (
             result["weight_bits"] * energy.dram_pj_per_bit
-            + (layers.in_elems * a_bits + layers.out_elems * out_bits) * energy.sram_pj_per_bit
+            + activation_bits_moved(layers, a_bits) * energy.sram_pj_per_bit
         )
         result["energy_pj"] = result["energy_compute_pj"] + result["energy_memory_pj"]
         return result
