@@ -15,6 +15,8 @@ ACTIVATION_FORMATS = ("int", "binary", "float")
 FLOAT_BITS = 32
 MAX_INT_BITS = 16
 MIN_POW2_BITS = 2
+# A power-of-two grid beyond 8 bits would need magnitudes below float32's normal range.
+MAX_POW2_BITS = 8
 # Formats whose bit-width is implied by the format itself.
 IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
 BITS_CHOICES = f"an integer from 1 to {MAX_INT_BITS}, or {FLOAT_BITS} for float"
@@ -50,8 +52,10 @@ def bits_problem(bits: object, fmt: str) -> str | None:
             f"{bits!r} bits is impossible for format '{fmt}'; "
             f"use an integer from 1 to {MAX_INT_BITS}, or format 'float'"
         )
-    if fmt == "pow2" and bits < MIN_POW2_BITS:
-        return f"power-of-two weights need at least {MIN_POW2_BITS} bits, got {bits}"
+    if fmt == "pow2" and not MIN_POW2_BITS <= bits <= MAX_POW2_BITS:
+        return (
+            f"power-of-two weights need {MIN_POW2_BITS} to {MAX_POW2_BITS} bits, got {bits}"
+        )
     return None
 
 
@@ -75,11 +79,14 @@ def is_bits_value(bits: object) -> bool:
 def grid_kind(role: str, fmt: str, bits: int, signed: bool = True) -> str:
     """Which grid a quantizer of this role, format and bits trains on (one of `GRID_KINDS`).
 
-    Weights are always signed: a 1-bit int or binary weight is +-1. A 1-bit activation (int or
-    binary) is +-1 when signed and {0, 1} when not (non-negative data, e.g. after a ReLU);
-    an int activation of 2 or more bits is an integer grid either way.
+    Weights are always signed: a 1-bit int or binary weight is +-1. A 2-bit power-of-two
+    weight has the one magnitude 2^0, so it is ternary. A 1-bit activation (int or binary) is
+    +-1 when signed and {0, 1} when not (non-negative data, e.g. after a ReLU); an int
+    activation of 2 or more bits is an integer grid either way.
     """
-    if fmt in ("float", "ternary", "pow2"):
+    if fmt == "pow2":
+        return "ternary" if bits == MIN_POW2_BITS else "pow2"
+    if fmt in ("float", "ternary"):
         return fmt
     if bits == 1:
         return "sign" if role == "weight" or signed else "zero_one"

@@ -16,6 +16,8 @@ from codesign.errors import CodesignError
 from codesign.formats import (
     ACTIVATION_FORMATS,
     MAX_INT_BITS,
+    MAX_POW2_BITS,
+    MIN_POW2_BITS,
     WEIGHT_FORMATS,
     bits_problem,
     grid_kind,
@@ -23,8 +25,6 @@ from codesign.formats import (
 )
 
 ROLES = ("weight", "activation")
-# Power-of-two grids beyond 8 bits would need magnitudes below float32's normal range.
-MAX_POW2_BITS = 8
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,10 @@ def binary_grid() -> Grid:
 
 def pow2_grid(bits: int) -> Grid:
     """{0, +-2^-p for p = 0 .. 2^(k-1) - 2}: one sign bit, the rest codes zero or an exponent."""
-    if not isinstance(bits, int) or not 2 <= bits <= MAX_POW2_BITS:
+    if bits_problem(bits, "pow2") is not None:
         raise CodesignError(
-            f"power-of-two grid: {bits!r} bits is impossible; use 2 to {MAX_POW2_BITS} bits"
+            f"power-of-two grid: {bits!r} bits is impossible; use {MIN_POW2_BITS} to "
+            f"{MAX_POW2_BITS} bits"
         )
     magnitudes = [2.0**-p for p in range(2 ** (bits - 1) - 1)]
     return explicit_grid([-m for m in magnitudes] + [0.0] + magnitudes[::-1])

@@ -20,7 +20,13 @@ from codesign.config import (
     TrialConfig,
 )
 from codesign.errors import CodesignError
-from codesign.formats import IMPLIED_BITS, MIN_POW2_BITS, format_for_bits
+from codesign.formats import (
+    IMPLIED_BITS,
+    MAX_POW2_BITS,
+    MIN_POW2_BITS,
+    bits_problem,
+    format_for_bits,
+)
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -399,12 +405,12 @@ def _check_window(anneal: dict[str, Choice], where: str) -> None:
 
 
 def _check_pow2_bits(fields_: dict[str, Choice], where: str) -> None:
-    short = sorted(b for b in fields_["w_bits"].candidates() if b < MIN_POW2_BITS)
-    if "pow2" in fields_["w_format"].candidates() and short:
+    bad = sorted(b for b in fields_["w_bits"].candidates() if bits_problem(b, "pow2"))
+    if "pow2" in fields_["w_format"].candidates() and bad:
         raise CodesignError(
-            f"{where}: w_format may be pow2 while w_bits may be {short[0]}; power-of-two "
-            f"weights need at least {MIN_POW2_BITS} bits, so drop {short[0]} from w_bits or "
-            "pow2 from w_format"
+            f"{where}: w_format may be pow2 while w_bits may be {bad[0]}; power-of-two "
+            f"weights need {MIN_POW2_BITS} to {MAX_POW2_BITS} bits, so drop {bad[0]} from "
+            "w_bits or pow2 from w_format"
         )
 
 

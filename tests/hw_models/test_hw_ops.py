@@ -12,7 +12,8 @@ from codesign.nn import convert
 from hw_models import BitMatrix, extract_layers, get_cost_model
 from hw_models._ops import OP_CLASSES
 
-WEIGHTS = [(1, "binary"), (1, "int"), (2, "ternary"), (3, "pow2"), (4, "int"), (32, "float")]
+WEIGHTS = [(1, "binary"), (1, "int"), (2, "ternary"), (2, "pow2"), (3, "pow2"), (4, "int"),
+           (32, "float")]
 ACTIVATIONS = [(1, "binary"), (1, "int"), (4, "int"), (32, "float")]
 
 
