@@ -38,7 +38,7 @@ class LayerQuant:
     """Precision of one conv / linear layer: its weights and its input activations.
 
     `w_format`: int (signed k-bit, symmetric; 1 bit is +-1), binary (+-1), ternary (-1, 0, 1),
-    pow2 (0 and +-2^-p, shift hardware) or float. `a_format`: int (k-bit, signed or unsigned
+    pow2 (0 and +-2^-p, 2 to 8 bits, shift hardware) or float. `a_format`: int (k-bit, signed or unsigned
     as calibrated from data) or binary (1 bit): a 1-bit activation is +-1 on signed data and
     {0, 1} on non-negative data (`codesign.formats.grid_kind`); or float. `estimator` names
     the gradient estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
