@@ -19,6 +19,7 @@ layer's input is non-negative (after a ReLU), which decides the grid of a 1-bit 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,11 +97,6 @@ class _Op:
     writes: list[tuple[tuple[int, int], int]]  # (key, elements)
 
 
-def _key(tensor: torch.Tensor) -> tuple[int, int]:
-    """A tensor object at one version: an in-place op makes a new key."""
-    return id(tensor), tensor._version
-
-
 def _tensors(obj: Any) -> Iterable[torch.Tensor]:
     import torch
 
@@ -120,11 +116,14 @@ class _Recording:
 
     def __init__(self, layer_of: dict[Any, int]) -> None:
         from torch.overrides import TorchFunctionMode
+        from torch.utils.weak import WeakIdKeyDictionary
 
         self.layer_of = layer_of
         self.ops: list[_Op] = []
         self.negative_input: set[int] = set()
-        self.keep: list[Any] = []  # every tensor seen stays referenced, so no id is reused
+        # A serial number per tensor object, forgotten when it is freed (ids are reused).
+        self.serials: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.counter = itertools.count()
         self.calls: list[list[tuple[int, int]]] = []  # reads of the costed calls in progress
         self.paused = False  # the recording's own torch calls are not the model's
         recording = self
@@ -137,14 +136,23 @@ class _Recording:
 
     def keys(self, obj: Any) -> list[tuple[int, int]]:
         self.paused = True
-        keys = [_key(t) for t in _tensors(obj)]
-        self.keep.append(obj)
+        keys = [self.key(t) for t in _tensors(obj)]
         self.paused = False
         return keys
 
     def sized(self, obj: Any) -> list[tuple[tuple[int, int], int]]:
-        sizes = [int(t.numel()) for t in _tensors(obj)]
-        return list(zip(self.keys(obj), sizes, strict=True))
+        """(key, elements) of every tensor in `obj`."""
+        self.paused = True
+        sized = [(self.key(t), int(t.numel())) for t in _tensors(obj)]
+        self.paused = False
+        return sized
+
+    def key(self, tensor: torch.Tensor) -> tuple[int, int]:
+        """A tensor object at one version: an in-place op makes a new key."""
+        serial = self.serials.get(tensor)
+        if serial is None:
+            serial = self.serials[tensor] = next(self.counter)
+        return serial, tensor._version
 
     def pre_hook(self, module: Any, args: tuple) -> None:
         self.calls.append(self.keys(args))
@@ -185,7 +193,9 @@ def trace_activations(
     x = torch.randn(tuple(input_shape), generator=torch.Generator().manual_seed(TRACE_SEED))
     out = hooked_forward(model, x, layer_of, rec.pre_hook, rec.post_hook, rec.mode)
     ops, negative_input = rec.ops, rec.negative_input
-    graph = _build(ops, _key(x), int(x.numel()), [_key(t) for t in _tensors(out)], len(costed))
+    rec.paused = True
+    input_key, output_keys = rec.key(x), [rec.key(t) for t in _tensors(out)]
+    graph = _build(ops, input_key, int(x.numel()), output_keys, len(costed))
     unsigned = tuple(layer not in negative_input for layer in range(len(costed)))
     return ActivationGraph(**graph, unsigned_input=unsigned)
 
