@@ -9,8 +9,7 @@ from torch import nn
 
 from codesign.config import LayerQuant, TrialConfig
 from codesign.nn import convert
-from hw_models import BitMatrix, extract_layers, get_cost_model
-from hw_models._ops import OP_CLASSES
+from hw_models import OP_CLASSES, BitMatrix, extract_layers, get_cost_model
 
 WEIGHTS = [(1, "binary"), (1, "int"), (2, "ternary"), (2, "pow2"), (3, "pow2"), (4, "int"),
            (32, "float")]
