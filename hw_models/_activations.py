@@ -70,9 +70,10 @@ class ActivationGraph:
     def output_widths(self, layer_bits: np.ndarray, float_bits: float) -> np.ndarray:
         """Width each costed layer's output is stored at (C x L)."""
         widths = self.widths(layer_bits, float_bits)
-        return np.stack(
-            [widths[:, list(out)].max(axis=1) for out in self.outputs], axis=1
-        ) if self.outputs else np.zeros_like(layer_bits, dtype=np.float64)
+        out_widths = np.zeros(layer_bits.shape)
+        for layer, out in enumerate(self.outputs):
+            out_widths[:, layer] = widths[:, list(out)].max(axis=1, initial=0.0)
+        return out_widths
 
     def peak_bits(self, layer_bits: np.ndarray, float_bits: float) -> np.ndarray:
         """Largest total of live tensor bits over the steps charged to each layer (C x L)."""
@@ -84,7 +85,7 @@ class ActivationGraph:
         step_layer = np.asarray(self.step_layer)
         peak = np.zeros(layer_bits.shape)
         for layer in range(layer_bits.shape[1]):
-            peak[:, layer] = per_step[:, step_layer == layer].max(axis=1)
+            peak[:, layer] = per_step[:, step_layer == layer].max(axis=1, initial=0.0)
         return peak
 
 
