@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 from codesign.formats import ACTIVATION_FORMATS, WEIGHT_FORMATS, check_bits, format_for_bits
 from codesign.formats import FLOAT_BITS as FLOAT_BITS  # re-exported for config readers
 from codesign.formats import MAX_INT_BITS as MAX_INT_BITS
 
-NOISES = ("uniform", "triangular", "normal", "logistic")
 STRATEGIES = ("expectation", "mode", "random")
 ANNEAL_MODES = ("static", "dynamic")
 SYNCS = ("overlapped", "same_start", "same_end", "partition")
@@ -37,11 +36,10 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 class LayerQuant:
     """Precision of one conv / linear layer: its weights and its input activations.
 
-    `w_format`: int (signed k-bit, symmetric; 1 bit is +-1), binary (+-1), ternary (-1, 0, 1),
-    pow2 (0 and +-2^-p, 2 to 8 bits, shift hardware) or float. `a_format`: int (k-bit, signed or unsigned
-    as calibrated from data) or binary (1 bit): a 1-bit activation is +-1 on signed data and
-    {0, 1} on non-negative data (`codesign.formats.grid_kind`); or float. `estimator` names
-    the gradient estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
+    `w_format`: int (signed k-bit, symmetric), binary (+-1), ternary (-1, 0, 1), pow2 (0 and
+    +-2^-p, shift hardware) or float. `a_format`: int (k-bit; signedness is calibrated from
+    data and does not change the cost), binary (+-1) or float. `estimator` names the gradient
+    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
     """
 
     w_bits: int = 8
@@ -70,7 +68,10 @@ class LayerQuant:
 
 @dataclass(frozen=True)
 class AnnealConfig:
-    """How the ANA noise is shaped and annealed (DESIGN.md section 4).
+    """How the ANA noise is shaped and annealed (docs/design.md, "ANA").
+
+    `noise` names an entry of the `codesign.quant.NOISES` registry, the one list of noises: a
+    space file is checked against it at load time, a config when its quantizers are built.
 
     `start` and `end` bound the annealing window as fractions of training; the window is split
     into one slot per quantized layer for the `same_start`, `same_end` and `partition`
@@ -89,7 +90,6 @@ class AnnealConfig:
     beta_mu: float = -0.5
 
     def __post_init__(self) -> None:
-        _choice(self.noise, NOISES, "noise")
         _choice(self.strategy, STRATEGIES, "forward strategy")
         _choice(self.mean, ANNEAL_MODES, "mean annealing")
         _choice(self.variance, ANNEAL_MODES, "variance annealing")
@@ -147,12 +147,7 @@ class TrialConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "trial config") -> TrialConfig:
         if not isinstance(data, dict):
             raise CodesignError(f"{source}: expected a JSON object at the top level")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise CodesignError(
-                f"{source}: unknown field(s) {sorted(unknown)}; allowed: {sorted(known)}"
-            )
+        reject_unknown(data, [f.name for f in fields(cls)], source)
         for required in ("model", "dataset"):
             if required not in data:
                 raise CodesignError(f"{source}: missing field '{required}'")
@@ -189,12 +184,7 @@ def _build(kind: type, values: Any, where: str) -> Any:
     """Construct a config dataclass from a mapping, naming the bad field on failure."""
     if not isinstance(values, dict):
         raise CodesignError(f"{where}: expected a mapping, got {type(values).__name__}")
-    allowed = {f.name for f in fields(kind)}
-    unknown = set(values) - allowed
-    if unknown:
-        raise CodesignError(
-            f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
-        )
+    reject_unknown(values, [f.name for f in fields(kind)], where)
     try:
         return kind(**values)
     except CodesignError as err:

@@ -1,7 +1,8 @@
 """The `generic` cost model: hardware-independent counts and 45 nm energy.
 
-Definitions follow docs/costs.md: BOPs = MACs x b_w x b_a (HAWQ-V3 / EdMIPS; float counts
-32 x 32); op classes by the grids of the operand pair as in QKeras QTools (`_ops.py`); peak
+Definitions follow docs/design.md, "Costs", and docs/costs.md: BOPs = MACs x b_w x b_a
+(HAWQ-V3 / EdMIPS; float counts 32 x 32); op classes by the grids of the operand pair as in
+QKeras QTools (`_ops.py`); peak
 activation memory over the tensors alive together (`_activations.py`); energy from Horowitz's
 ISSCC 2014 per-operation figures (see `energy_horowitz_45nm.yaml`).
 """

@@ -15,7 +15,7 @@ from codesign.formats import (
     is_bits_value,
 )
 from codesign.quant import grid_for, pow2_grid
-from codesign.space._fields import LAYER_FIELDS
+from codesign.space import space_from_dict
 from hw_models import BitMatrix
 
 CANDIDATES = [-1, 0, 1, 2, 8, 15, 16, 17, 31, 32, 33, 64, True, 2.0, "8"]
@@ -33,8 +33,14 @@ def test_format_from_bits_and_implied_bits():
 @pytest.mark.parametrize("bits", CANDIDATES)
 def test_config_space_and_cost_models_accept_the_same_bits(bits):
     allowed = is_bits_value(bits)
-    check, _ = LAYER_FIELDS["w_bits"]
-    assert (check(bits) is None) == allowed
+    raw = {"model": "digits_cnn", "dataset": "digits", "objectives": ["accuracy"],
+           "layers": {"w_bits": bits}}
+    try:
+        space_from_dict(raw, "test")
+        space_ok = True
+    except CodesignError:
+        space_ok = False
+    assert space_ok == allowed
     if isinstance(bits, int) and not isinstance(bits, bool):
         try:
             LayerQuant.of(bits, 8)
