@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,21 +43,27 @@ def run_exported(path: Path, fmt: str, inputs: np.ndarray) -> np.ndarray:
     """The file's logits for `inputs` (float32, [N, ...])."""
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     if fmt == "qonnx":
-        from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.core.onnx_exec import execute_onnx
 
-        from qonnx.transformation.infer_shapes import InferShapes
-
-        wrapper = ModelWrapper(str(path))
-        for tensor in (*wrapper.graph.input, *wrapper.graph.output):
-            tensor.type.tensor_type.shape.dim[0].dim_value = len(inputs)  # qonnx needs static
-        wrapper = wrapper.transform(InferShapes())
+        wrapper = qonnx_model(path, batch=len(inputs))
         out_name = wrapper.graph.output[0].name
         return np.asarray(execute_onnx(wrapper, {INPUT_NAME: inputs})[out_name])
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return np.asarray(session.run(None, {INPUT_NAME: inputs})[0])
+
+
+def qonnx_model(path: Path, batch: int) -> Any:
+    """The QONNX file as a qonnx `ModelWrapper` with a fixed batch size and inferred shapes
+    (qonnx's executor and `inference_cost` need static shapes)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    wrapper = ModelWrapper(str(path))
+    for tensor in (*wrapper.graph.input, *wrapper.graph.output):
+        tensor.type.tensor_type.shape.dim[0].dim_value = batch
+    return wrapper.transform(InferShapes())
 
 
 @torch.no_grad()

@@ -110,5 +110,7 @@ def activation_grid(quantizer: Quantizer, layer_name: str) -> ActivationGrid | N
     if grid.levels == (-1.0, 1.0) and not grid.uniform:
         return ActivationGrid(eps, -1, 1, binary=True, bits=1)
     if not grid.uniform:
-        raise CodesignError(f"layer '{layer_name}': activation grid {grid.levels} is not exportable")
+        raise CodesignError(
+            f"layer '{layer_name}': activation grid {grid.levels} has no export"
+        )
     return ActivationGrid(eps, int(grid.lo), int(grid.hi), binary=False, bits=quantizer.bits)
