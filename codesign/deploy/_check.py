@@ -39,8 +39,12 @@ class Agreement:
                 f"largest logit difference {self.max_logit_diff:.3g}")
 
 
-def run_exported(path: Path, fmt: str, inputs: np.ndarray) -> np.ndarray:
-    """The file's logits for `inputs` (float32, [N, ...])."""
+def run_exported(path: Path, fmt: str, inputs: np.ndarray, optimize: bool = True) -> np.ndarray:
+    """The file's logits for `inputs` (float32, [N, ...]).
+
+    `optimize` False runs an `onnx` file with onnxruntime's graph optimisations off: the
+    graph exactly as written, without the integer-kernel fusion (which rounds each fused
+    layer's float bias to int32 at scale s_input * s_weight)."""
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     if fmt == "qonnx":
         from qonnx.core.onnx_exec import execute_onnx
@@ -50,7 +54,10 @@ def run_exported(path: Path, fmt: str, inputs: np.ndarray) -> np.ndarray:
         return np.asarray(execute_onnx(wrapper, {INPUT_NAME: inputs})[out_name])
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return np.asarray(session.run(None, {INPUT_NAME: inputs})[0])
 
 
