@@ -233,8 +233,10 @@ class _Translator:
             w, weights = g.const(f"{name}.weight", weight.astype(np.float32)), "float32"
         else:
             w, weights = d.weight(g, codes, name, op)
+        kernel = "float" if codes is None and acts == "float" else d.kernel(weights, acts)
         inputs = [x, w]
-        if bias is not None:
+        separate_bias = bias is not None and d.fold_batchnorm and not kernel.startswith("int8")
+        if bias is not None and not separate_bias:
             inputs.append(g.const(f"{name}.bias", bias.astype(np.float32)))
         if is_conv:
             out = g.node("Conv", inputs, name, **_conv_attributes(layer, name))
@@ -245,7 +247,12 @@ class _Translator:
                     f"layer '{name}': export handles Linear on [batch, features] inputs only"
                 )
             out = g.node("Gemm", inputs, name, transB=1)
-        kernel = "float" if codes is None and acts == "float" else d.kernel(weights, acts)
+        if separate_bias:
+            # onnxruntime would round a layer's bias to int32 (scale s_input * s_weight) even
+            # where no integer kernel runs; a separate Add keeps it exact.
+            shape = (-1, *([1] * (len(n.meta["shape"]) - 2))) if is_conv else (-1,)
+            b = g.const(f"{name}.bias", bias.astype(np.float32).reshape(shape))
+            out = g.node("Add", [out, b], f"{name}.add_bias")
         self.rows.append(LayerRow(name, op, weights, acts, bn_note, kernel))
         return out
 
