@@ -88,7 +88,7 @@ def test_pow2_weights_beyond_16_bit_codes_are_refused_in_qonnx(digits, tmp_path)
     cfg = TrialConfig(model="digits_cnn", dataset="digits",
                       layers={"conv2": L(6, 8, w_format="pow2")})
     model = calibrated(cfg, [digits[0][:128]])
-    with pytest.raises(CodesignError, match="conv2.*30-bit integer codes"):
+    with pytest.raises(CodesignError, match="conv2.*32-bit integer codes"):
         export_network(model, digits[1][:2], "qonnx", tmp_path)
     path, rows = export_network(model, digits[1][:2], "onnx", tmp_path)  # exact float values
     assert rows[0].weights.startswith("float32 (exact pow26")
