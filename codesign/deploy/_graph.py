@@ -110,8 +110,8 @@ def build_graph(model: nn.Module, sample: torch.Tensor, dialect: Dialect,
     translator = _Translator(module, dialect)
     out = translator.run()
     g = translator.g
-    in_shape = [BATCH_DIM, *sample.shape[1:]]
-    out_shape = [BATCH_DIM, *translator.output_shape[1:]]
+    in_shape: list[Any] = [BATCH_DIM, *sample.shape[1:]]
+    out_shape: list[Any] = [BATCH_DIM, *translator.output_shape[1:]]
     graph = helper.make_graph(
         g.nodes, f"codesign_{dialect.name}",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, in_shape)],
@@ -175,7 +175,7 @@ class _Translator:
             raise CodesignError(f"export cannot translate the operation '{what}' (node {n.name})")
         return handler(self, n)
 
-    def _module(self, n: fx.Node, sub: nn.Module) -> str:
+    def _module(self, n: fx.Node, sub: Any) -> str:
         name = str(n.target)
         x = self._x(n.args[0])
         if isinstance(sub, _CONV | nn.Linear):
@@ -203,7 +203,7 @@ class _Translator:
 
     # -- layers ----------------------------------------------------------------------------
 
-    def _layer(self, n: fx.Node, name: str, layer: nn.Module, x: str) -> str:
+    def _layer(self, n: fx.Node, name: str, layer: Any, x: str) -> str:
         g, d = self.g, self.dialect
         is_conv = isinstance(layer, _CONV)
         op = "Conv" if is_conv else "Gemm"
@@ -247,7 +247,7 @@ class _Translator:
                     f"layer '{name}': export handles Linear on [batch, features] inputs only"
                 )
             out = g.node("Gemm", inputs, name, transB=1)
-        if separate_bias:
+        if separate_bias and bias is not None:
             # onnxruntime would round a layer's bias to int32 (scale s_input * s_weight) even
             # where no integer kernel runs; a separate Add keeps it exact.
             shape = (-1, *([1] * (len(n.meta["shape"]) - 2))) if is_conv else (-1,)
@@ -271,7 +271,7 @@ class _Translator:
             return None
         return bn  # type: ignore[return-value]
 
-    def _batchnorm(self, bn: nn.Module, x: str, name: str) -> str:
+    def _batchnorm(self, bn: Any, x: str, name: str) -> str:
         g = self.g
         if bn.running_mean is None:
             raise CodesignError(f"batch norm '{name}' has no running statistics to export")
@@ -391,7 +391,7 @@ def _pair(value: Any) -> list[int]:
     return [int(v) for v in value] if isinstance(value, tuple | list) else [int(value)] * 2
 
 
-def _conv_attributes(conv: nn.Module, name: str) -> dict[str, Any]:
+def _conv_attributes(conv: Any, name: str) -> dict[str, Any]:
     if not isinstance(conv.padding, tuple) or conv.padding_mode != "zeros":
         raise CodesignError(
             f"conv '{name}': padding {conv.padding!r} / padding_mode '{conv.padding_mode}' has "
@@ -402,7 +402,7 @@ def _conv_attributes(conv: nn.Module, name: str) -> dict[str, Any]:
             "pads": pads + pads, "dilations": list(conv.dilation), "group": int(conv.groups)}
 
 
-def _batchnorm_affine(bn: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+def _batchnorm_affine(bn: Any) -> tuple[np.ndarray, np.ndarray]:
     """BN(y) = factor * y + shift per channel (running statistics)."""
     var = bn.running_var.detach().double().numpy()
     mean = bn.running_mean.detach().double().numpy()

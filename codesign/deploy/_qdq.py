@@ -71,7 +71,7 @@ class QDQDialect:
         scale = g.const(f"{base}.scale", codes.scale.astype(np.float32))
         zero_shape = codes.scale.shape
         zero = g.const(f"{base}.zero_point", np.zeros(zero_shape, dtype=np.int64), elem_type=elem)
-        attrs = {"axis": 0} if per_channel else {}
+        attrs: dict[str, Any] = {"axis": 0} if per_channel else {}
         out = g.node("DequantizeLinear", [q, scale, zero], base, **attrs)
         return out, f"{name} {'per-channel' if per_channel else 'per-tensor'}"
 
@@ -95,7 +95,7 @@ def _container(lo: int, hi: int, table: list[tuple[str, int, int, int]], allow_i
 def int4_supported() -> bool:
     """Whether the installed onnx and onnxruntime run a per-channel int4 DequantizeLinear."""
     try:
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
         from onnx import TensorProto, helper
 
         w = helper.make_tensor("w", TensorProto.INT4, [2, 2], [-8, 7, 1, -1])

@@ -10,13 +10,12 @@ of two, so codes * (eps / 2^p_max) is bit-for-bit the float weight PyTorch uses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from codesign.errors import CodesignError
-from codesign.nn import QuantLayer
-from codesign.quant import Quantizer
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,13 @@ def _channel_shaped(scale: np.ndarray, ndim: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def weight_codes(layer: QuantLayer) -> WeightCodes | None:
+def weight_codes(layer: Any) -> WeightCodes | None:
     """The layer's integer weights and scale, or None for float weights."""
-    quantizer = layer.weight_quantizer
+    quantizer: Any = layer.weight_quantizer
     grid = quantizer.grid
     if grid is None:
         return None
-    weight = layer.weight.detach()  # type: ignore[attr-defined]
+    weight = layer.weight.detach()
     was_training = quantizer.training
     quantizer.eval()
     try:
@@ -96,7 +95,7 @@ def weight_codes(layer: QuantLayer) -> WeightCodes | None:
     )
 
 
-def activation_grid(quantizer: Quantizer, layer_name: str) -> ActivationGrid | None:
+def activation_grid(quantizer: Any, layer_name: str) -> ActivationGrid | None:
     """The input quantizer's stair, or None for float activations."""
     grid = quantizer.grid
     if grid is None:

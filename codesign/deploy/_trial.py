@@ -82,6 +82,7 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
     trial = trials.get(trial_number)
     if trial is None:  # export_trial words this error
         export_trial(manifest, trial_number, dest, hw=hw)
+        raise CodesignError(f"study '{manifest.study}' has no trial {trial_number}")
     checkpoint = trained_checkpoint(trial)
     cfg = TrialConfig.from_dict(trial.user_attrs["config"], source=f"trial {trial_number}")
     info = dataset_info(cfg.dataset, **cfg.dataset_args)
@@ -104,7 +105,7 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
                               checkpoint="pytorch" in formats))
     agreements = []
     if check and onnx_formats:
-        test = load_dataset(cfg.dataset, **cfg.dataset_args).test
+        test: Any = load_dataset(cfg.dataset, **cfg.dataset_args).test
         inputs = torch.stack([test[i][0] for i in range(len(test))]).numpy()
         agreements = [compare(model, files[fmt], fmt, inputs) for fmt in onnx_formats]
     return files, agreements

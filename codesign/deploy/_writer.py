@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-
 _PACKED_4BIT = (22, 21)  # TensorProto.INT4, UINT4
 _NUMPY_TYPES = {2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16}
 
@@ -28,7 +27,7 @@ class GraphWriter:
         self._taken.add(name)
         return name
 
-    def const(self, base: str, value: np.ndarray, elem_type: int | None = None) -> str:
+    def const(self, base: str, value: Any, elem_type: int | None = None) -> str:
         """An initializer; `elem_type` (an onnx.TensorProto type) stores integer codes as
         int4 / uint4 (two per byte), int8, uint8, int16 or uint16."""
         from onnx import TensorProto, numpy_helper
