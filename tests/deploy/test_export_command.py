@@ -22,7 +22,7 @@ def run_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("search")
     out = folder / "run"
     run_search(SearchRequest(space=str(write_space(folder)), trials=2, epochs=1, seed=5,
-                             out=out, baselines=False))
+                             out=out, baselines=False, workers=1, cpus_per_trial=1))
     return out
 
 
