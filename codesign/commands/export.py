@@ -33,8 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from codesign.deploy import export_trial_formats, front_trials, parse_formats
     from codesign.errors import CodesignError
-    from codesign.search import locate_study
-    from codesign.search._settings import parse_hw
+    from codesign.search import locate_study, parse_hw
 
     formats = parse_formats(args.format)
     manifest = locate_study(args.out, args.storage, args.study)

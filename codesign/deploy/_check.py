@@ -47,12 +47,12 @@ def run_exported(path: Path, fmt: str, inputs: np.ndarray, optimize: bool = True
     layer's float bias to int32 at scale s_input * s_weight)."""
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     if fmt == "qonnx":
-        from qonnx.core.onnx_exec import execute_onnx  # type: ignore[import-untyped]
+        from qonnx.core.onnx_exec import execute_onnx
 
         wrapper = qonnx_model(path, batch=len(inputs))
         out_name = wrapper.graph.output[0].name
         return np.asarray(execute_onnx(wrapper, {INPUT_NAME: inputs})[out_name])
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     options = ort.SessionOptions()
     if not optimize:
@@ -64,8 +64,8 @@ def run_exported(path: Path, fmt: str, inputs: np.ndarray, optimize: bool = True
 def qonnx_model(path: Path, batch: int) -> Any:
     """The QONNX file as a qonnx `ModelWrapper` with a fixed batch size and inferred shapes
     (qonnx's executor and `inference_cost` need static shapes)."""
-    from qonnx.core.modelwrapper import ModelWrapper  # type: ignore[import-untyped]
-    from qonnx.transformation.infer_shapes import InferShapes  # type: ignore[import-untyped]
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.infer_shapes import InferShapes
 
     wrapper = ModelWrapper(str(path))
     for tensor in (*wrapper.graph.input, *wrapper.graph.output):

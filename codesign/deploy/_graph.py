@@ -166,7 +166,7 @@ class _Translator:
             sub = self.modules[str(n.target)]
             return self._module(n, sub)
         if n.op == "call_function":
-            handler = _FUNCTIONS.get(n.target)  # type: ignore[arg-type]
+            handler = _FUNCTIONS.get(n.target)
             what = getattr(n.target, "__name__", str(n.target))
         else:
             handler = _METHODS.get(str(n.target))
@@ -214,7 +214,7 @@ class _Translator:
             if grid is not None:
                 x, acts = d.activation(g, x, grid, name)
             codes = weight_codes(layer)
-        weight = layer.weight.detach().float().cpu().numpy()  # type: ignore[union-attr]
+        weight = layer.weight.detach().float().cpu().numpy()
         bias = None if layer.bias is None else layer.bias.detach().float().cpu().numpy()
         bn_note = "-"
         bn = self._foldable_batchnorm(n) if d.fold_batchnorm and is_conv else None

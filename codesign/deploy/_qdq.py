@@ -95,7 +95,7 @@ def _container(lo: int, hi: int, table: list[tuple[str, int, int, int]], allow_i
 def int4_supported() -> bool:
     """Whether the installed onnx and onnxruntime run a per-channel int4 DequantizeLinear."""
     try:
-        import onnxruntime as ort  # type: ignore[import-untyped]
+        import onnxruntime as ort
         from onnx import TensorProto, helper
 
         w = helper.make_tensor("w", TensorProto.INT4, [2, 2], [-8, 7, 1, -1])

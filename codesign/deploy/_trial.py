@@ -17,8 +17,8 @@ import torch
 from codesign.deploy._check import Agreement, compare
 from codesign.deploy._export import export_network
 from codesign.errors import CodesignError
+from codesign.record import Key, Status
 
-TRAINED = ("ok", "stopped")
 CHECKPOINT_FILE = "model.pt"
 SUMMARY_FILE = "summary.json"
 
@@ -40,20 +40,20 @@ def front_trials(run_dir: Path | None) -> list[int]:
 def trained_checkpoint(trial: Any) -> Path:
     """The trial's checkpoint file; one line naming the trial and the reason otherwise."""
     attrs = trial.user_attrs
-    status = attrs.get("status")
-    reason = f" ({attrs['reason']})" if attrs.get("reason") else ""
+    status = attrs.get(Key.STATUS)
+    reason = f" ({attrs[Key.REASON]})" if attrs.get(Key.REASON) else ""
     n = trial.number
-    if status == "infeasible" or attrs.get("feasible") is False:
+    if status == Status.INFEASIBLE or attrs.get(Key.FEASIBLE) is False:
         raise CodesignError(
             f"trial {n} is over budget and was never trained{reason}; "
             "pick a feasible trial from pareto.csv"
         )
-    if status not in TRAINED:
+    if status not in (Status.OK, Status.STOPPED):
         what = f"failed{reason}" if status else f"is unfinished (state {trial.state.name})"
-        if status and status != "failed":
+        if status and status != Status.FAILED:
             what = f"ended with status '{status}'{reason}"
         raise CodesignError(f"trial {n} {what}; pick a finished trial from pareto.csv")
-    checkpoint = attrs.get("checkpoint")
+    checkpoint = attrs.get(Key.CHECKPOINT)
     path = Path(checkpoint) / CHECKPOINT_FILE if checkpoint else None
     if path is None or not path.is_file():
         raise CodesignError(
@@ -73,8 +73,7 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
     """
     from codesign.config import TrialConfig
     from codesign.data import dataset_info, load_dataset
-    from codesign.search import export_trial
-    from codesign.search._storage import load_study
+    from codesign.search import export_trial, load_study
     from codesign.train import build_model
 
     study = load_study(manifest)
@@ -84,7 +83,7 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
         export_trial(manifest, trial_number, dest, hw=hw)
         raise CodesignError(f"study '{manifest.study}' has no trial {trial_number}")
     checkpoint = trained_checkpoint(trial)
-    cfg = TrialConfig.from_dict(trial.user_attrs["config"], source=f"trial {trial_number}")
+    cfg = TrialConfig.from_dict(trial.user_attrs[Key.CONFIG], source=f"trial {trial_number}")
     info = dataset_info(cfg.dataset, **cfg.dataset_args)
     model = build_model(cfg, info.num_classes, info.in_channels, info.image_size)
     model.load_state_dict(torch.load(checkpoint, weights_only=True))
@@ -93,8 +92,8 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
     sample = torch.zeros(2, *info.input_shape)
     files: dict[str, Path] = {}
     metadata = {"trial": str(trial_number), "study": manifest.study, "config": cfg.to_dict(),
-                "costs": trial.user_attrs.get("costs", {}),
-                "test_accuracy": trial.user_attrs.get("test_accuracy")}
+                "costs": trial.user_attrs.get(Key.COSTS, {}),
+                "test_accuracy": trial.user_attrs.get(Key.TEST_ACCURACY)}
     for fmt in onnx_formats:
         try:
             files[fmt], _ = export_network(model, sample, fmt, dest, metadata)

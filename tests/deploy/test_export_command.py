@@ -10,11 +10,10 @@ from pathlib import Path
 import onnx
 import optuna
 import pytest
+from tests.search.conftest import write_space
 
 from codesign.cli import main
-from codesign.search import Manifest, SearchRequest, run_search
-from codesign.search._storage import load_study
-from tests.search.conftest import write_space
+from codesign.search import Manifest, SearchRequest, load_study, run_search
 
 
 @pytest.fixture(scope="module")
