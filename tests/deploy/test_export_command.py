@@ -10,10 +10,10 @@ from pathlib import Path
 import onnx
 import optuna
 import pytest
-from tests.search.conftest import write_space
 
 from codesign.cli import main
 from codesign.search import Manifest, SearchRequest, load_study, run_search
+from codesign.testing import write_space
 
 
 @pytest.fixture(scope="module")
