@@ -8,6 +8,7 @@ written in every asked format next to the configuration and cost files of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
     from codesign.config import TrialConfig
     from codesign.data import dataset_info, load_dataset
     from codesign.search import export_trial, load_study
-    from codesign.train import build_model
+    from codesign.train import build_model, with_data_shape
 
     study = load_study(manifest)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
@@ -85,7 +86,8 @@ def export_trial_formats(manifest: Any, trial_number: int, dest: Path, formats: 
     checkpoint = trained_checkpoint(trial)
     cfg = TrialConfig.from_dict(trial.user_attrs[Key.CONFIG], source=f"trial {trial_number}")
     info = dataset_info(cfg.dataset, **cfg.dataset_args)
-    model = build_model(cfg, info.num_classes, info.in_channels, info.image_size)
+    # The checkpoint holds every weight, so the float network's own init is not needed.
+    model = build_model(dataclasses.replace(with_data_shape(cfg, info), init=None))
     model.load_state_dict(torch.load(checkpoint, weights_only=True))
     model.eval()
     onnx_formats = [f for f in formats if f != "pytorch"]

@@ -20,7 +20,7 @@ from qonnx.util.inference_cost import inference_cost
 from codesign.config import LayerQuant, TrialConfig
 from codesign.deploy import export_network
 from codesign.deploy._check import qonnx_model
-from hw_models import layer_cost_table, score_config
+from codesign.network import config_costs, cost_table
 from tests.deploy.conftest import calibrated
 
 L = LayerQuant
@@ -44,13 +44,13 @@ def test_inference_cost_matches_codesign_cost(layers, tmp_path):
     torch.manual_seed(0)
     model = calibrated(cfg, [torch.randn(64, 1, 8, 8).relu()])
     path, rows = export_network(model, torch.zeros(2, 1, 8, 8), "qonnx", tmp_path)
-    ours = score_config(cfg, ["generic"])["generic"]
+    ours = config_costs(cfg, ["generic"])["generic"]
     theirs = inference_cost(qonnx_model(path, batch=1), discount_sparsity=False)["total_cost"]
     assert theirs["unsupported"] == "set()"
     assert theirs["total_macs"] == ours["macs"]
     acts = {r.layer: r.activations for r in rows}
     bops = weight_bits = 0.0
-    for row in layer_cost_table(cfg, ["generic"]):
+    for row in cost_table(cfg, ["generic"]):
         # A binary activation after ReLU calibrates unsigned ({0, 1}, Quant uint1).
         a_bits = qonnx_bits(row["a_format"], row["a_bits"], acts[row["layer"]] == "BipolarQuant")
         w_bits = qonnx_bits(row["w_format"], row["w_bits"])
