@@ -11,8 +11,8 @@ forward, static mean, window 0 to 0.8, homogeneous power law). Variants:
 - ana_<sync>: the same precision, ANA with the variance annealed to zero under each
   synchronisation; the space's default is its first `sync` choice.
 With `--window-ends 0.6,0.8,1` the variants are instead ana_<sync>_end<e>: ANA under the
-`partition` and `overlapped` synchronisations with the annealing window ending at each
-fraction e of training (after it every ANA quantizer is the hard stair and passes no gradient).
+space's default synchronisation with the annealing window ending at each fraction e of
+training (after it every ANA quantizer is the hard stair and passes no gradient).
 Each trial is scored by the hard-quantized test accuracy of its best-validation epoch; seeds
 0 .. n-1 change the initialisation and batch order, never the data split. Variants run
 round-robin within each seed, so a change in background load hits all of them alike, after a
@@ -64,15 +64,14 @@ def variants(base: TrialConfig, layer_names: list[str]) -> dict[str, TrialConfig
 
 def window_variants(base: TrialConfig, layer_names: list[str],
                     ends: list[float]) -> dict[str, TrialConfig]:
-    """ANA at the same precision with the annealing window ending at each of `ends`."""
+    """ANA at the same precision and the space's schedule, the window ending at each of `ends`."""
     quant = dataclasses.replace(LOW_PRECISION, estimator="ana")
     return {
-        f"ana_{sync}_end{end:g}": dataclasses.replace(
+        f"ana_{base.anneal.sync}_end{end:g}": dataclasses.replace(
             base,
             layers={name: quant for name in layer_names},
-            anneal=dataclasses.replace(base.anneal, variance="dynamic", sync=sync, end=end),
+            anneal=dataclasses.replace(base.anneal, variance="dynamic", end=end),
         )
-        for sync in ("partition", "overlapped")
         for end in ends
     }
 

@@ -44,8 +44,9 @@ class Quantizer(nn.Module):
 
     `bits`, `fmt` and `role` restate the config; `grid` is the integer-domain stair (None for
     float); the `eps` buffer is the real step. `set_annealing` receives the controller's decay
-    values; `noise()` turns them into the noise mean and scale of the annealing config.
-    Subclasses implement `forward`; eval mode must give `hard(x)`.
+    values and the layer's progress through its window; `noise()` turns the decays into the
+    noise mean and scale of the annealing config. Subclasses implement `forward`; eval mode
+    must give `hard(x)`.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class Quantizer(nn.Module):
         self.per_channel = per_channel
         self.g_mu = 1.0
         self.g_s = 1.0
+        self.progress = 0.0
         self.register_buffer("eps", torch.ones(()))
         self.register_buffer("calibrations", torch.zeros((), dtype=torch.long))
         self._training_steps = 0
@@ -78,13 +80,15 @@ class Quantizer(nn.Module):
 
     # -- annealing -------------------------------------------------------------------------
 
-    def set_annealing(self, g_mu: float, g_s: float) -> None:
-        """Controller decay values in [0, 1]: 1 = start (full noise), 0 = annealed (hard)."""
-        for name, g in (("g_mu", g_mu), ("g_s", g_s)):
+    def set_annealing(self, g_mu: float, g_s: float, progress: float) -> None:
+        """Controller values in [0, 1]: decays g_mu, g_s (1 = full noise, 0 = annealed) and
+        the layer's progress through its window (0 = not started, 1 = done)."""
+        for name, g in (("g_mu", g_mu), ("g_s", g_s), ("progress", progress)):
             if not 0.0 <= g <= 1.0:
                 raise CodesignError(f"{name}={g} is outside [0, 1]; the decay must lie in [0, 1]")
         self.g_mu = float(g_mu)
         self.g_s = float(g_s)
+        self.progress = float(progress)
 
     def noise(self) -> tuple[float, float]:
         """(mu, s) in the integer domain. Static mean means mu = 0, static variance s = beta_s."""

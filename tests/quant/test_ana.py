@@ -249,7 +249,7 @@ def test_uniform_half_step_static_mode_is_the_clipped_identity_ste() -> None:
     results = []
     for estimator, config in (("ana", anneal), ("ste", AnnealConfig())):
         q = make_quantizer("weight", "int", 3, estimator, config).train()
-        q.set_annealing(0.3, 0.3)  # static: the schedule must not matter
+        q.set_annealing(0.3, 0.3, 0.5)  # static: the schedule must not matter
         w_in = w.clone().requires_grad_()
         y = q(w_in)
         y.backward(torch.ones_like(y))
@@ -348,7 +348,7 @@ def test_quantizer_trains_with_its_annealed_noise_and_evaluates_the_stair(noise:
     anneal = AnnealConfig(noise=noise, mean="dynamic", variance="dynamic")
     q = make_quantizer("weight", "int", 4, "ana", anneal).train()
     assert isinstance(q, ANAQuantizer)
-    q.set_annealing(0.5, 0.25)
+    q.set_annealing(0.5, 0.25, 0.5)
     mu, s = q.noise()
     assert (mu, s) == pytest.approx((-0.25, 0.25 * NOISES.get(noise).default_beta_s))
     w = weights(15).requires_grad_()
@@ -361,9 +361,9 @@ def test_quantizer_trains_with_its_annealed_noise_and_evaluates_the_stair(noise:
                                rtol=1e-4, atol=1e-4)
 
     hard = q.grid.hard(w.detach() / q.eps) * q.eps
-    q.set_annealing(0.0, 0.0)
+    q.set_annealing(0.0, 0.0, 0.5)
     assert torch.equal(q(w).detach(), hard)
-    q.set_annealing(0.5, 0.25)
+    q.set_annealing(0.5, 0.25, 0.5)
     q.eval()
     assert torch.equal(q(w).detach(), hard)
     assert torch.equal(q.hard(w.detach()), hard)
