@@ -62,7 +62,7 @@ class LayerQuant:
     `w_format`: int (signed k-bit, symmetric), binary (+-1), ternary (-1, 0, 1), pow2 (0 and
     +-2^-p, shift hardware) or float. `a_format`: int (k-bit; signedness is calibrated from
     data and does not change the cost), binary (+-1) or float. `estimator` names the gradient
-    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
+    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, aqe_annealed, mirror_descent).
     """
 
     w_bits: int = 8

@@ -74,6 +74,7 @@ class Quantizer(nn.Module):
         self.register_buffer("eps", torch.ones(()))
         self.register_buffer("calibrations", torch.zeros((), dtype=torch.long))
         self._training_steps = 0
+        self._frozen = False
         self._weights_seen: tuple[int, int] | None = None
         signedness = _SIGNED if role == "weight" else _UNDECIDED
         self.register_buffer("signedness", torch.tensor(signedness, dtype=torch.int8))
@@ -117,9 +118,16 @@ class Quantizer(nn.Module):
             return self.eps.view(-1, *([1] * (x.dim() - 1)))
         return self.eps
 
+    def freeze_quantum(self) -> None:
+        """Keep eps as it is from now on (once calibrated), whatever the forwards: for
+        measurements whose inputs must not move the grid (see `codesign.capacity`)."""
+        self._frozen = True
+
     def _due_for_refresh(self, x: torch.Tensor) -> bool:
         if int(self.calibrations) == 0:
             return True
+        if self._frozen:
+            return False
         if not self.training:
             # Weights trained since the last refresh get their final eps once.
             return self.role == "weight" and _identity(x) != self._weights_seen
