@@ -92,7 +92,7 @@ def trial_capacity(
     cfg = smoothed_config(cfg)
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
     info = splits.info
-    n_train = len(splits.train)
+    n_train = len(splits.train)  # type: ignore[arg-type]  # map-style datasets are sized
     if samples > n_train:
         raise CodesignError(
             f"--samples {samples} exceeds the {n_train} training samples of '{cfg.dataset}'"

@@ -237,21 +237,15 @@ class _HardFunction(torch.autograd.Function):
         return None, None, None, None, None
 
 
-_GRID_TENSORS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+_GRID_TENSORS: dict[tuple, tuple[torch.Tensor, ...]] = {}
 
 
 def _grid_tensors(grid: Grid, windowed: bool, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
     key = (grid, windowed, like.dtype, like.device)
     cached = _GRID_TENSORS.get(key)
     if cached is None:
-        if windowed:
-            values = ([grid.lo], [grid.hi])
-            cached = tuple(torch.tensor(v[0], dtype=like.dtype, device=like.device) for v in values)
-        else:
-            cached = tuple(
-                torch.tensor(v, dtype=like.dtype, device=like.device)
-                for v in (grid.index_map(), grid.levels)
-            )
+        values = ((grid.lo, grid.hi) if windowed else (grid.index_map(), grid.levels))
+        cached = tuple(torch.tensor(v, dtype=like.dtype, device=like.device) for v in values)
         _GRID_TENSORS[key] = cached
     return cached
 

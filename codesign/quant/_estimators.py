@@ -195,7 +195,7 @@ class MirrorDescentQuantizer(Quantizer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         eps = self.quantum(x)
         if not self.training:
-            return self.grid.hard(x / eps) * eps
+            return self.stair().hard(x / eps) * eps
         beta = torch.tensor(self.beta, dtype=x.dtype, device=x.device)
         return _MirrorTanh.apply(x, eps.to(x.dtype), beta)
 

@@ -49,6 +49,10 @@ class Quantizer(nn.Module):
     must give `hard(x)`.
     """
 
+    eps: torch.Tensor
+    calibrations: torch.Tensor
+    signedness: torch.Tensor
+
     def __init__(
         self,
         role: str,
@@ -141,11 +145,17 @@ class Quantizer(nn.Module):
         eps = self.quantum(x)
         return self.grid.hard(x / eps) * eps
 
+    def stair(self) -> Grid:
+        """The grid, which every quantized (not float) quantizer has."""
+        if self.grid is None:
+            raise CodesignError(f"a float {self.role} quantizer has no grid")
+        return self.grid
+
     def _calibrate(self, x: torch.Tensor) -> None:
         x = x.detach()
         if self.role == "weight":
             rows = x.reshape(x.shape[0], -1) if self.per_channel else x.reshape(1, -1)
-            eps, _ = mse_quantum(subsample(rows, MAX_SAMPLE), self.grid)
+            eps, _ = mse_quantum(subsample(rows, MAX_SAMPLE), self.stair())
             eps = eps if self.per_channel else eps.reshape(())
             if self.eps.shape != eps.shape:
                 self.eps = eps.to(self.eps.dtype)
@@ -155,13 +165,13 @@ class Quantizer(nn.Module):
             sample = subsample(x.reshape(1, -1).float(), MAX_SAMPLE)
             if int(self.signedness) == _UNDECIDED:
                 self._decide_signedness(sample)
-            eps, _ = mse_quantum(sample, self.grid)
+            eps, _ = mse_quantum(sample, self.stair())
             eps = eps.reshape(())
             if int(self.calibrations) == 0:
                 self.eps.copy_(eps)
             else:
                 self.eps.lerp_(eps.to(self.eps.dtype), EPS_MOMENTUM)
-        self.calibrations += 1
+        self.calibrations.add_(1)
 
     def _decide_signedness(self, sample: torch.Tensor) -> None:
         if self.fmt != "int" and self.fmt != "binary":
@@ -169,7 +179,9 @@ class Quantizer(nn.Module):
             return
         errors = {}
         for flag in (_UNSIGNED, _SIGNED):
-            _, error = mse_quantum(sample, grid_for(self.role, self.fmt, self.bits, bool(flag)))
+            candidate = grid_for(self.role, self.fmt, self.bits, bool(flag))
+            assert candidate is not None  # int and binary formats always have a grid
+            _, error = mse_quantum(sample, candidate)
             errors[flag] = float(error.max())
         self.signedness.fill_(_SIGNED if errors[_SIGNED] < errors[_UNSIGNED] else _UNSIGNED)
         self.grid = grid_for(self.role, self.fmt, self.bits, bool(int(self.signedness)))

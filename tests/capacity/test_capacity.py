@@ -220,7 +220,7 @@ def test_trial_capacity_does_not_depend_on_sample_order(eager: None) -> None:
 
     cfg = smoothed_config(_tiny_trial())
     splits = load_dataset("digits")
-    inputs = torch.stack([splits.train[i][0] for i in range(12)])
+    inputs = torch.stack([splits.train[i][0] for i in range(10)])
     info = splits.info
 
     def model_for_draw(i: int) -> nn.Module:
@@ -230,7 +230,7 @@ def test_trial_capacity_does_not_depend_on_sample_order(eager: None) -> None:
 
     results = [
         measure_capacity(model_for_draw, inputs[order], draws=1, eps=0.05)
-        for order in (torch.arange(12), torch.arange(12).flip(0), torch.randperm(12))
+        for order in (torch.arange(10), torch.arange(10).flip(0))
     ]
     first = results[0].lower_two_scale_ed
     assert results[0].fisher_term > 1.0

@@ -59,7 +59,9 @@ def index(v: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.Tensor]:
     """phi(v) and phi'(v): the piecewise-linear map with level j at j and threshold j at
     j + 1/2, extended by its end segments; where ANA adds the noise (u - lo on integer grids)."""
     knots = torch.tensor(
-        [p for pair in zip(grid.levels, grid.thresholds) for p in pair] + [grid.hi], dtype=F64
+        [p for pair in zip(grid.levels, grid.thresholds, strict=False) for p in pair]
+        + [grid.hi],
+        dtype=F64,
     )
     values = torch.arange(len(knots), dtype=F64) / 2
     segment = (torch.searchsorted(knots, v.contiguous(), right=True) - 1).clamp(0, len(knots) - 2)

@@ -158,7 +158,7 @@ def test_mirror_descent_beta_is_multiplied_by_a_constant_every_step():
     for step in range(11):
         controller.step(0.1 * step)
         betas.append(q.beta)
-    ratios = [b / a for a, b in zip(betas, betas[1:])]
+    ratios = [b / a for a, b in zip(betas, betas[1:], strict=False)]
     assert ratios[:8] == pytest.approx([1000.0 ** (1 / 8)] * 8)
     assert betas[4] == pytest.approx(math.sqrt(1000.0))  # tau 0.4: half-way through the window
     assert betas[8:] == pytest.approx([1000.0] * 3) and ratios[8:] == [1.0, 1.0]
