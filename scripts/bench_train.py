@@ -4,7 +4,7 @@
 
 Trials of `digits_cnn` on the embedded digits, with the training budget and annealing defaults
 of search_spaces/digits_cnn.yaml (10 epochs, batch 64, Adam 3e-3; normal noise, expectation
-forward, static mean, window 0 to 0.8, homogeneous power law). Variants:
+forward, static mean, window 0 to 1, homogeneous power law). Variants:
 - float: no layer quantized, the accuracy ceiling and the time floor;
 - ste: every layer ternary weights and 4-bit input activations, clipped straight-through estimator;
 - ana_static: the same precision, ANA with static variance (s fixed at beta_s, a classical STE);
