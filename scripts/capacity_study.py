@@ -61,6 +61,9 @@ def study(out: Path, samples: int, draws: int, seed: int) -> pd.DataFrame:
         cfg = TrialConfig.from_json_file(folder / "config.json")
         result = trial_capacity(cfg, samples=samples, seed=seed, draws=draws)
         train_error, epoch_seconds = _epoch_stats(folder / "result.json")
+        print(f"trial {int(trial['number'])}: lower 2sED {result.lower_two_scale_ed:.1f}, "
+              f"Fisher term {result.fisher_term:.1f} of cap {result.fisher_cap:.1f} "
+              f"({result.seconds:.0f} s)", file=sys.stderr)
         rows.append({
             "number": int(trial["number"]),
             "params": result.params,
