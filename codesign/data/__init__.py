@@ -16,6 +16,7 @@ from codesign.data._base import (
     default_data_root,
     load_dataset,
 )
+from codesign.data._digits import digits_arrays
 from codesign.data._loaders import make_loaders
 from codesign.data._split import stratified_split
 
@@ -27,6 +28,7 @@ __all__ = [
     "DatasetSplits",
     "dataset_info",
     "default_data_root",
+    "digits_arrays",
     "load_dataset",
     "make_loaders",
     "stratified_split",

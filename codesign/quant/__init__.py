@@ -4,7 +4,7 @@ Build a quantizer with `make_quantizer(role, fmt, bits, estimator, anneal)`; eve
 is a `Quantizer` subclass registered in `ESTIMATORS`.
 """
 
-from codesign.quant._ana import ANAQuantizer, ana_quantize
+from codesign.quant._ana import MIN_SCALE, ANAQuantizer, ana_quantize
 from codesign.quant._calibration import mse_quantum
 from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
 from codesign.quant._compile import compile_mode
@@ -26,7 +26,7 @@ from codesign.quant._grid import (
     ternary_grid,
     unsigned_grid,
 )
-from codesign.quant._noise import NOISES, Noise, default_beta_s
+from codesign.quant._noise import NOISES, TAIL, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, FloatQuantizer, Quantizer, make_quantizer
 from codesign.quant._schedule import (
     AnnealingController,
@@ -43,6 +43,7 @@ __all__ = [
     "AnnealingController",
     "COMPILE_ENV_VAR",
     "ESTIMATORS",
+    "MIN_SCALE",
     "FloatQuantizer",
     "Grid",
     "MirrorDescentQuantizer",
@@ -50,6 +51,7 @@ __all__ = [
     "Noise",
     "Quantizer",
     "STEQuantizer",
+    "TAIL",
     "ana_quantize",
     "binary_grid",
     "compile_mode",

@@ -1,9 +1,9 @@
-"""Annealing schedules against hand-computed values (DESIGN.md section 4)."""
+"""Annealing schedules against hand-computed values (docs/design.md, "ANA")."""
 
 import pytest
 
 from codesign.config import AnnealConfig
-from codesign.quant._schedule import (
+from codesign.quant import (
     AnnealingController,
     decay,
     layer_decays,
