@@ -39,7 +39,7 @@ class LayerQuant:
     `w_format`: int (signed k-bit, symmetric), binary (+-1), ternary (-1, 0, 1), pow2 (0 and
     +-2^-p, shift hardware) or float. `a_format`: int (k-bit; signedness is calibrated from
     data and does not change the cost), binary (+-1) or float. `estimator` names the gradient
-    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
+    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, aqe_annealed, mirror_descent).
     """
 
     w_bits: int = 8
@@ -75,7 +75,9 @@ class AnnealConfig:
 
     `start` and `end` bound the annealing window as fractions of training; the window is split
     into one slot per quantized layer for the `same_start`, `same_end` and `partition`
-    synchronisations. `beta_s` None takes the noise's default (mass inside +-0.5).
+    synchronisations. It ends with training by default: after it every ANA quantizer is the
+    hard stair with no gradient, so only float parameters (batch-norm, biases) would still
+    train. `beta_s` None takes the noise's default (mass inside +-0.5 steps of the grid).
     """
 
     noise: str = "normal"
@@ -85,7 +87,7 @@ class AnnealConfig:
     sync: str = "overlapped"
     power: str = "homogeneous"
     start: float = 0.0
-    end: float = 0.8
+    end: float = 1.0
     beta_s: float | None = None
     beta_mu: float = -0.5
 

@@ -66,6 +66,24 @@ class Grid:
     def signed(self) -> bool:
         return self.lo < 0
 
+    def index_map(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The map phi sending level q_j to j and threshold t_j to j + 1/2, linear in between
+        and beyond the ends: (knots, slopes) with phi(u) = slopes[0] (u - knots[0])
+        + sum_{j >= 1} slopes[j] relu(u - knots[j]) (slopes[j >= 1] are changes of slope).
+
+        ANA adds its noise to phi(u), so a scale s is s steps of the grid wherever u lies: phi
+        is a shift on integer grids, a local rescaling on binary, power-of-two and explicit ones.
+        """
+        points = [p for pair in zip(self.levels, self.thresholds, strict=False) for p in pair]
+        points.append(self.hi)
+        rates = [0.5 / (b - a) for a, b in zip(points, points[1:], strict=False)]
+        knots, slopes = [points[0]], [rates[0]]
+        for knot, before, after in zip(points[1:], rates, rates[1:], strict=False):
+            if after != before:
+                knots.append(knot)
+                slopes.append(after - before)
+        return tuple(knots), tuple(slopes)
+
     def hard(self, u: torch.Tensor) -> torch.Tensor:
         """The stair Q(u) = q_0 + sum_i (q_{i+1} - q_i) H(u - t_i) with H(0) = 1."""
         if self.uniform:
