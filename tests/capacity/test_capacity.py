@@ -216,16 +216,15 @@ def test_fisher_term_reaches_its_cap_only_for_an_even_spectrum() -> None:
 
 def test_trial_capacity_does_not_depend_on_sample_order(eager: None) -> None:
     from codesign.data import load_dataset
-    from codesign.train import build_model
+    from codesign.train import build_model, with_data_shape
 
-    cfg = smoothed_config(_tiny_trial())
     splits = load_dataset("digits")
+    cfg = with_data_shape(smoothed_config(_tiny_trial()), splits.info)
     inputs = torch.stack([splits.train[i][0] for i in range(10)])
-    info = splits.info
 
     def model_for_draw(i: int) -> nn.Module:
         torch.manual_seed(i)
-        model = build_model(cfg, info.num_classes, info.in_channels, info.image_size)
+        model = build_model(cfg)
         return prepare_smoothed(model, cfg, inputs)  # quanta calibrated on the same batch
 
     results = [
