@@ -15,7 +15,7 @@ import numpy as np
 from codesign.config import FLOAT_BITS, MAX_INT_BITS, LayerQuant
 from codesign.errors import CodesignError
 from hw_models._formats import FLOAT, FORMAT_CODE, FORMATS, format_for_bits
-from hw_models._layers import KINDS, ModelLayers
+from hw_models._layers import KINDS, LayerSpec, ModelLayers
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class LayerArrays:
     fan_in: np.ndarray
     out_channels: np.ndarray
     float_params: int
+    specs: tuple[LayerSpec, ...] = ()  # the full shapes, for models that cost loop nests
+
 
     @classmethod
     def from_layers(cls, model_layers: ModelLayers) -> LayerArrays:
@@ -45,6 +47,7 @@ class LayerArrays:
             fan_in=np.array([layer.fan_in for layer in layers], dtype=np.float64),
             out_channels=np.array([layer.out_channels for layer in layers], dtype=np.float64),
             float_params=model_layers.float_params,
+            specs=layers,
         )
 
     def __len__(self) -> int:

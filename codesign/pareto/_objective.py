@@ -48,8 +48,8 @@ class Objective:
                 f"objective {text!r} is empty; write 'column:max' or 'column:min'"
             )
         column, sep, direction = text.strip().rpartition(":")
-        if not sep:
-            column = direction
+        if not sep or direction.strip() not in DIRECTIONS:  # a column may hold ':' itself
+            column = text.strip()
             direction = "max" if column.endswith("accuracy") else "min"
         return cls(column.strip(), direction.strip())
 
