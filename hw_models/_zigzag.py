@@ -228,12 +228,15 @@ def _read_yaml(path: Path, what: str, kind: type) -> tuple[str, Any]:
         raise CodesignError(f"ZigZag {what} file {path} cannot be read ({err.strerror}); "
                             "check the path") from None
     try:
-        data = yaml.safe_load(text)
+        data: Any = yaml.safe_load(text)
     except yaml.YAMLError as err:
         first = " ".join(str(err).split())
         raise CodesignError(f"ZigZag {what} file {path} is not valid YAML: {first}") from None
-    if not isinstance(data, kind) or (kind is dict and not {"memories", "operational_array"}
-                                      <= set(data)):
+    if kind is list:
+        valid = isinstance(data, list)
+    else:
+        valid = isinstance(data, dict) and {"memories", "operational_array"} <= set(data)
+    if not valid:
         shape = ("a mapping with 'memories' and 'operational_array'" if kind is dict
                  else "a list of mapping entries")
         raise CodesignError(f"ZigZag {what} file {path} must be {shape}, as in ZigZag's "
