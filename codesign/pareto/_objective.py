@@ -48,7 +48,7 @@ class Objective:
                 f"objective {text!r} is empty; write 'column:max' or 'column:min'"
             )
         column, sep, direction = text.strip().rpartition(":")
-        if not sep or direction.strip() not in DIRECTIONS:  # a column may hold ':' itself
+        if not sep or "." in direction:  # 'zigzag:tpu_like.latency_s': the ':' is the column's
             column = text.strip()
             direction = "max" if column.endswith("accuracy") else "min"
         return cls(column.strip(), direction.strip())
