@@ -4,7 +4,6 @@ leaving float layers float. Every integer layer runs int8 (onnxruntime's narrowe
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from pathlib import Path
@@ -28,12 +27,12 @@ def float_network(cfg: TrialConfig, shape: tuple[int, ...]) -> bytes:
     info = dataset_info(cfg.dataset, **cfg.dataset_args)
     model = create_model(cfg.model, info.num_classes, info.in_channels, info.image_size,
                          **cfg.model_args).eval()
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(shape),), buffer, dynamo=False,
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        path = Path(folder) / "float.onnx"
+        torch.onnx.export(model, (torch.zeros(shape),), str(path), dynamo=False,
                           opset_version=OPSET, input_names=["x"], output_names=["y"])
-    return buffer.getvalue()
+        return path.read_bytes()
 
 
 def layer_nodes(model: bytes) -> dict[str, str]:
@@ -61,7 +60,7 @@ def _relative(scopes: list[str]) -> list[str]:
 
 def int8_network(model: bytes, shape: tuple[int, ...], float_nodes: list[str]) -> bytes:
     """`model` with every Conv / MatMul / Gemm quantized to int8 QDQ except `float_nodes`."""
-    from onnxruntime.quantization import (
+    from onnxruntime.quantization import (  # type: ignore[import-untyped]
         CalibrationDataReader,
         QuantFormat,
         QuantType,

@@ -44,7 +44,7 @@ def _column(item: str) -> tuple[str, str]:
 
 
 def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import kendalltau
+    from scipy.stats import kendalltau  # type: ignore[import-untyped]
 
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan
