@@ -123,8 +123,8 @@ class ZigZagModel(CostModel):
         floats = (bits.w_fmt == FLOAT) | (bits.a_fmt == FLOAT)
         refuse(self.name, layers, bits, floats,
                "ZigZag models integer MAC arrays; quantize the layer")
-        w = int_equivalent_bits(bits.w_fmt, bits.w_bits)
-        a = int_equivalent_bits(bits.a_fmt, bits.a_bits)
+        w = np.minimum(int_equivalent_bits(bits.w_fmt, bits.w_bits), 31)  # 6-bit codes
+        a = np.minimum(int_equivalent_bits(bits.a_fmt, bits.a_bits), 31)
         cols = np.broadcast_to(np.arange(len(layers)), w.shape)
         codes = (cols * 64 + w) * 64 + a
         unique, inverse = np.unique(codes, return_inverse=True)
@@ -189,10 +189,13 @@ class ZigZagModel(CostModel):
                 from concurrent.futures import ProcessPoolExecutor, as_completed
 
                 context = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                pool = ProcessPoolExecutor(workers, mp_context=context)
+                try:
                     futures = {pool.submit(evaluate, *args): key for key, args in jobs.items()}
                     for future in as_completed(futures):
                         record(futures[future], future.result())
+                finally:  # on a refused layer, do not wait for the rest
+                    pool.shutdown(wait=True, cancel_futures=True)
         finally:
             if done:
                 self.cache.save()
