@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from codesign.search._frame import trials_frame
 from codesign.search._rescore import rescore, stored_configs
-from codesign.search._settings import SearchSettings, objectives_for
+from codesign.search._settings import SearchSettings, model_of, objectives_for
 from codesign.search._storage import Manifest, load_study
 from codesign.search._trial import constraint_values, within_budgets
 
@@ -66,7 +66,8 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
     if hw:
         objectives = objectives_for(space, hw)
-        frame = rescored_frame(trials, space, list(dict.fromkeys([*settings.hw, *hw])))
+        models = [model_of(item) for item in [*settings.hw, *hw]]  # `model.metric` columns
+        frame = rescored_frame(trials, space, list(dict.fromkeys(models)))
     else:
         objectives = settings.objective_list
         frame = trials_frame(trials)
