@@ -92,8 +92,8 @@ class Objective:
                 f"objective {text!r} is empty; write 'column:max' or 'column:min'"
             )
         column, sep, direction = text.strip().rpartition(":")
-        if not sep:
-            column, direction = direction, ""
+        if not sep or "." in direction:  # 'zigzag:tpu_like.latency_s': the ':' is the column's
+            column, direction = text.strip(), ""
         column = column.strip()
         if not direction.strip():
             direction = "max" if cls(column, "max").is_accuracy else "min"

@@ -8,7 +8,7 @@ Costs are a pure function of (architecture, TrialConfig, input shape): `score_co
 the search calls; `score_bits` scores a (configs x layers) bit matrix in one numpy pass.
 """
 
-from hw_models import _fpga, _generic, _plugins, _shipped  # noqa: F401  (shipped models)
+from hw_models import _fpga, _generic, _plugins, _shipped, _zigzag  # noqa: F401  (shipped models)
 from hw_models._accelerator import Accelerator, MemoryLevel, RunMode
 from hw_models._activations import ActivationGraph
 from hw_models._arrays import BitMatrix, LayerArrays
@@ -23,6 +23,7 @@ from hw_models._plugins import (
     load_plugins,
     search_path,
     source_of,
+    split_hw_names,
 )
 from hw_models._registry import COST_MODELS
 from hw_models._score import (
@@ -35,6 +36,7 @@ from hw_models._score import (
 from hw_models._yaml_model import TableAccelerator, load_yaml_model
 
 _plugins.register_shipped()
+_zigzag.register()
 
 __all__ = [
     "COST_MODELS",
@@ -67,4 +69,5 @@ __all__ = [
     "score_configs",
     "search_path",
     "source_of",
+    "split_hw_names",
 ]

@@ -17,7 +17,7 @@ from codesign.errors import CodesignError
 from codesign.formats import BITS_CHOICES, FLOAT_BITS, is_bits_value
 from hw_models._activations import ActivationGraph
 from hw_models._formats import FLOAT, FORMAT_CODE, FORMATS, format_codes
-from hw_models._layers import KINDS, ModelLayers
+from hw_models._layers import KINDS, LayerSpec, ModelLayers
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class LayerArrays:
     float_params: int
     activations: ActivationGraph
     unsigned_input: np.ndarray
+    specs: tuple[LayerSpec, ...] = ()  # the full shapes, for models that cost loop nests
 
     @classmethod
     def from_layers(cls, model_layers: ModelLayers) -> LayerArrays:
@@ -51,6 +52,7 @@ class LayerArrays:
             float_params=model_layers.float_params,
             activations=model_layers.activations,
             unsigned_input=np.array(model_layers.activations.unsigned_input, dtype=bool),
+            specs=layers,
         )
 
     def __len__(self) -> int:

@@ -57,6 +57,12 @@ class LayerSpec:
     groups: int
     stride: tuple[int, ...]
     calls: int = 1
+    out_size: tuple[int, ...] = ()  # output spatial size (H, W) of the largest call
+
+    @property
+    def batch(self) -> int:
+        """Images per call (the input shape's N)."""
+        return max(1, self.out_elems // (self.out_channels * math.prod(self.out_size)))
 
     @property
     def fan_in(self) -> int:
@@ -126,7 +132,7 @@ def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: An
         "params": int(module.weight.numel()),
         "bias_params": 0 if module.bias is None else int(module.bias.numel()),
         "in_channels": in_ch, "out_channels": out_ch, "kernel": kernel, "groups": groups,
-        "stride": stride,
+        "stride": stride, "out_size": tuple(int(d) for d in output.shape[2:]),
     })
     rec["macs"] += out_elems * fan_in
     rec["calls"] += 1

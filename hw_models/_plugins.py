@@ -18,7 +18,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from hw_models._base import CostModel
-from hw_models._registry import COST_MODELS
+from hw_models._registry import COST_MODEL_FAMILIES, COST_MODELS
 from hw_models._yaml_model import load_yaml_model
 
 ENTRY_POINT_GROUP = "codesign.hw_models"
@@ -122,7 +122,10 @@ def get_cost_model(name: str, hw_dirs: Iterable[str | Path] = ()) -> CostModel:
 
     Unknown names trigger a plug-in scan before failing with the list of known models.
     """
-    if name.endswith((".yaml", ".yml")) or os.sep in name:
+    family, sep, reference = name.partition(":")
+    if sep and family in COST_MODEL_FAMILIES and name not in COST_MODELS:
+        name = COST_MODEL_FAMILIES.get(family).resolve(reference)
+    elif name.endswith((".yaml", ".yml")) or os.sep in name:
         name = _register_yaml(Path(name))
     elif name not in COST_MODELS:
         load_plugins(hw_dirs)
@@ -143,6 +146,23 @@ def get_cost_model(name: str, hw_dirs: Iterable[str | Path] = ()) -> CostModel:
         model.name = name
         instances[name] = model
     return instances[name]
+
+
+def split_hw_names(text: str) -> list[str]:
+    """`--hw a,b,...` -> model references; a family may claim the next item (a file it
+    reads with the previous one, e.g. `zigzag:acc.yaml,mapping.yaml`). Empty items fail."""
+    items = [part.strip() for part in text.split(",")]
+    if not items or not all(items):
+        raise CodesignError(f"--hw {text!r} has an empty name; write e.g. --hw generic,npu_int8")
+    names: list[str] = []
+    for item in items:
+        family, sep, reference = names[-1].partition(":") if names else ("", "", "")
+        if sep and family in COST_MODEL_FAMILIES and COST_MODEL_FAMILIES.get(family).joins(
+                reference, item):
+            names[-1] += "," + item
+        else:
+            names.append(item)
+    return names
 
 
 def source_of(name: str) -> str:

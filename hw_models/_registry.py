@@ -4,6 +4,8 @@ Entries are zero-argument factories (a `CostModel` subclass, or a callable retur
 instance); `hw_models.get_cost_model` instantiates them once. The registry also holds what
 plug-in discovery has learned (where each name came from, the folders scanned, the instances
 built), so all of that state lives, and is saved and restored, in one object.
+`COST_MODEL_FAMILIES` maps a prefix to the family that registers the model a
+`prefix:reference` names (files by path).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from codesign._registry import Registry
 from hw_models._base import CostModel
@@ -59,3 +62,16 @@ class CostModelRegistry(Registry[Callable[[], CostModel]]):
 
 
 COST_MODELS = CostModelRegistry()
+
+
+class CostModelFamily(Protocol):
+    def resolve(self, reference: str) -> str:
+        """Register the model `reference` names in `COST_MODELS`; return its name."""
+        ...
+
+    def joins(self, reference: str, item: str) -> bool:
+        """Whether the next comma-separated `--hw` item belongs to `reference`."""
+        ...
+
+
+COST_MODEL_FAMILIES: Registry[CostModelFamily] = Registry("cost model family")

@@ -17,11 +17,11 @@ from codesign.config import TrialConfig
 from codesign.errors import CodesignError
 from hw_models._arrays import BitMatrix
 from hw_models._layers import ModelLayers
-from hw_models._plugins import get_cost_model
+from hw_models._plugins import get_cost_model, split_hw_names
 
 
 def _hw_names(hw: Sequence[str] | str) -> list[str]:
-    names = [n.strip() for n in hw.split(",")] if isinstance(hw, str) else list(hw)
+    names = split_hw_names(hw) if isinstance(hw, str) else list(hw)
     if not names or not all(names):
         raise CodesignError(f"no cost model named in {hw!r}; give e.g. generic,npu_int8")
     return names

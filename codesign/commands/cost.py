@@ -97,9 +97,7 @@ def _natural_input(model: str) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     import hw_models
 
-    names = [n.strip() for n in args.hw.split(",") if n.strip()]
-    if not names:
-        raise CodesignError("--hw is empty; name at least one cost model, e.g. generic")
+    names = hw_models.split_hw_names(args.hw)
     models = [hw_models.get_cost_model(name, args.hw_dir) for name in names]
     names = [model.name for model in models]
     model_name, layers, bits = _layers_and_bits(args)

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 from codesign.record import Key
 from codesign.search.results._frame import trials_frame
 from codesign.search.results._rescore import rescore, stored_configs
-from codesign.search.store import Manifest, SearchSettings, load_study, objectives_for
+from codesign.search.store import (
+    Manifest,
+    SearchSettings,
+    load_study,
+    model_of,
+    objectives_for,
+)
 from codesign.search.trial import constraint_values, within_budgets
 from codesign.search.trial._float import float_reference
 
@@ -73,7 +79,8 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
     if hw:
         objectives = objectives_for(space, hw)
-        frame = rescored_frame(trials, space, list(dict.fromkeys([*settings.hw, *hw])))
+        models = [model_of(item) for item in [*settings.hw, *hw]]  # `model.metric` columns
+        frame = rescored_frame(trials, space, list(dict.fromkeys(models)))
     else:
         objectives = settings.objective_list
         frame = trials_frame(trials)

@@ -125,10 +125,9 @@ def parse_hw(text: str | None) -> list[str]:
     """`--hw a,b` -> ["a", "b"]; None or empty -> []."""
     if not text:
         return []
-    items = [part.strip() for part in text.split(",")]
-    if not all(items):
-        raise CodesignError(f"--hw {text!r} has an empty name; write e.g. --hw generic,npu_int8")
-    return items
+    from hw_models import split_hw_names
+
+    return split_hw_names(text)
 
 
 def scored_models(space: SearchSpace, hw: list[str]) -> list[str]:

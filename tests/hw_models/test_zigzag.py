@@ -1,0 +1,194 @@
+"""ZigZag cost models: equal to ZigZag's own API, monotone in bits, cached on disk, one-line
+errors. Layers are tiny so that a cold ZigZag evaluation takes about a second."""
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+from torch import nn
+
+from codesign import cli
+from codesign.errors import CodesignError
+from codesign.network import model_layers
+from codesign.pareto._objective import Objective
+from hw_models import (
+    BitMatrix,
+    LayerSpec,
+    _zigzag,
+    _zigzag_eval,
+    extract_layers,
+    split_hw_names,
+)
+from hw_models._zigzag_workload import shape_key, workload_layer
+
+pytest.importorskip("zigzag")
+
+SMALL_CONV = LayerSpec(name="conv", kind="conv", macs=8 * 4 * 9 * 16, params=8 * 4 * 9,
+                       bias_params=0, in_elems=4 * 36, out_elems=8 * 16, in_channels=4,
+                       out_channels=8, kernel=(3, 3), groups=1, stride=(1, 1), out_size=(4, 4))
+SMALL_FC = LayerSpec(name="fc", kind="linear", macs=64 * 16, params=64 * 16, bias_params=0,
+                     in_elems=64, out_elems=16, in_channels=64, out_channels=16, kernel=(1, 1),
+                     groups=1, stride=(1, 1))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_ZIGZAG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CODESIGN_ZIGZAG_WORKERS", "1")
+
+
+def layers_of(spec):
+    """The arrays of a one-layer network that extracts to exactly `spec`."""
+    if spec.kind == "conv":
+        layer, shape = nn.Conv2d(spec.in_channels, spec.out_channels, spec.kernel, bias=False), \
+            (1, spec.in_channels, 6, 6)
+    else:
+        layer, shape = nn.Linear(spec.in_channels, spec.out_channels, bias=False), \
+            (1, spec.in_channels)
+    model = nn.Module()
+    model.add_module(spec.name, layer)
+    model.forward = layer.__call__  # through the module, so its hooks see the call
+    extracted = extract_layers(model, shape)
+    assert extracted.layers == (spec,)
+    return extracted.arrays
+
+
+def shipped_files(name):
+    entry = _zigzag.SHIPPED[name]
+    inputs = _zigzag.zigzag_inputs()
+    return inputs / "hardware" / entry.hardware, inputs / "mapping" / entry.mapping
+
+
+def model_from(accelerator, mapping):
+    model = _zigzag.ZigZagModel(accelerator, mapping, None, "test")
+    model.name = "zigzag:test"
+    return model
+
+
+def test_workload_counts_the_layers_macs():
+    for spec in (SMALL_CONV, SMALL_FC):
+        assert math.prod(workload_layer(spec, 8, 8)[0]["loop_sizes"]) == spec.macs
+
+
+def test_conv_at_8x8_equals_zigzags_own_api(tmp_path, monkeypatch):
+    from zigzag.api import get_hardware_performance_zigzag
+
+    monkeypatch.chdir(tmp_path)
+    accelerator, mapping = shipped_files("tpu_like")
+    model = _zigzag.shipped_model("tpu_like")
+    got = model.layer_metrics(layers_of(SMALL_CONV), BitMatrix.uniform(1, 8, 8))
+    assert list(tmp_path.iterdir()) == [tmp_path / "cache"]  # no dump folders around
+    energy, latency, cmes = get_hardware_performance_zigzag(
+        workload_layer(SMALL_CONV, 8, 8), str(accelerator), str(mapping),
+        dump_folder=str(tmp_path / "dump"), loma_show_progress_bar=False)
+    layer_cme = cmes[0][1][0][0]
+    assert got["latency_cycles"][0, 0] == pytest.approx(latency)
+    assert got["energy_pj"][0, 0] == pytest.approx(energy)
+    assert got["energy_compute_pj"][0, 0] == pytest.approx(layer_cme.mac_energy)
+    assert got["energy_memory_pj"][0, 0] == pytest.approx(layer_cme.mem_energy)
+    levels = sum(got[m][0, 0] for m in model.metrics if m.startswith("energy_mem_"))
+    assert levels == pytest.approx(layer_cme.mem_energy)
+    assert got["latency_s"][0, 0] == pytest.approx(latency / 700e6)
+
+
+def test_more_bits_never_cost_less():
+    model = model_from(*shipped_files("tpu_like"))
+    widths = (2, 4, 8)
+    w, a = np.meshgrid(widths, widths, indexing="ij")
+    bits = BitMatrix.from_bits(w.reshape(-1, 1), a.reshape(-1, 1))
+    got = model.layer_metrics(layers_of(SMALL_FC), bits)
+    for metric in ("energy_pj", "energy_compute_pj", "energy_memory_pj", "latency_cycles"):
+        grid = got[metric].reshape(3, 3)
+        assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all(), metric
+    compute = got["energy_compute_pj"].reshape(3, 3)
+    assert compute[2, 2] == pytest.approx(16 * compute[0, 0])  # (8 x 8) / (2 x 2)
+
+
+def test_disk_cache_returns_the_same_numbers_and_follows_the_file(tmp_path, monkeypatch):
+    accelerator, mapping = shipped_files("tpu_like")
+    mine = tmp_path / "my_tpu.yaml"
+    shutil.copy(accelerator, mine)
+    bits = BitMatrix.uniform(1, 4, 8)
+    cold = model_from(mine, mapping).layer_metrics(layers_of(SMALL_FC), bits)
+    files = list((tmp_path / "cache").glob("*.json"))
+    assert len(files) == 1
+    entries = json.loads(files[0].read_text())["entries"]
+    assert list(entries) == [f"{shape_key(SMALL_FC)}|w4|a8"]
+
+    def no_zigzag(*args):
+        raise AssertionError("a warm cache must not run ZigZag")
+
+    monkeypatch.setattr(_zigzag_eval, "evaluate", no_zigzag)
+    warm = model_from(mine, mapping).layer_metrics(layers_of(SMALL_FC), bits)
+    assert all(np.array_equal(cold[m], warm[m]) for m in cold)
+
+    mine.write_text(mine.read_text().replace("unit_energy: 0.04", "unit_energy: 0.08"))
+    with pytest.raises(AssertionError, match="warm cache"):
+        model_from(mine, mapping).layer_metrics(layers_of(SMALL_FC), bits)
+    monkeypatch.undo()
+    monkeypatch.setenv("CODESIGN_ZIGZAG_CACHE", str(tmp_path / "cache"))
+    changed = model_from(mine, mapping).layer_metrics(layers_of(SMALL_FC), bits)
+    assert changed["energy_compute_pj"][0, 0] == pytest.approx(2 * cold["energy_compute_pj"][0, 0])
+
+
+def test_cost_command_scores_from_a_warm_cache(tmp_path, capsys):
+    """`codesign cost` on digits_cnn: the numbers come out of the JSON table, no ZigZag run."""
+    accelerator, mapping = shipped_files("tpu_like")
+    mine = tmp_path / "acc.yaml"
+    shutil.copy(accelerator, mine)
+    model = model_from(mine, mapping)
+    layers = model_layers("digits_cnn", 10, (1, 8, 8))
+    fake = {"latency_cycles": 100.0, "energy_pj": 0.0, "mac_energy_pj": 10.0,
+            "memory_pj": {"dram": 5.0}, "tclk_ns": None}
+    for spec in layers.layers:
+        model.cache.put(f"{shape_key(spec)}|w4|a8", fake)
+    model.cache.save()
+    hw = f"zigzag:{mine},{mapping}"
+    assert cli.main(["cost", "--model", "digits_cnn", "--dataset", "digits", "--w-bits", "4",
+                     "--a-bits", "8", "--hw", hw, "--json"]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]["zigzag:acc+tpu_like"]
+    n = len(layers.layers)
+    assert totals["latency_cycles"] == 100 * n
+    assert totals["energy_compute_pj"] == pytest.approx(10 * 32 / 64 * n)
+    assert totals["energy_pj"] == pytest.approx((10 * 32 / 64 + 5) * n)
+
+
+def test_hw_names_keep_a_mapping_with_its_accelerator(tmp_path):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("- name: default\n")
+    table = tmp_path / "table.yaml"
+    table.write_text("name: t\n")
+    assert split_hw_names(f"zigzag:a.yaml,{mapping},generic") == [
+        f"zigzag:a.yaml,{mapping}", "generic"]
+    assert split_hw_names(f"zigzag:a.yaml,{table}") == ["zigzag:a.yaml", str(table)]
+    assert split_hw_names("zigzag:tpu_like,zigzag:dimc") == ["zigzag:tpu_like", "zigzag:dimc"]
+
+
+def test_objective_column_may_hold_a_colon():
+    objective = Objective.parse("zigzag:tpu_like.latency_s")
+    assert (objective.column, objective.direction) == ("zigzag:tpu_like.latency_s", "min")
+    assert Objective.parse("zigzag:dimc.energy_pj:max").direction == "max"
+
+
+@pytest.mark.parametrize("hw, expected", [
+    ("zigzag:nope", "unknown ZigZag accelerator 'nope'"),
+    ("zigzag:{tmp}/missing.yaml", "does not exist"),
+    ("zigzag:{tmp}/bad.yaml", "must be a mapping with 'memories'"),
+    ("zigzag:{tmp}/broken.yaml", "is malformed"),
+])
+def test_bad_zigzag_reference_is_one_line_exit_2(hw, expected, tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("- just\n- a list\n")
+    accelerator, _ = shipped_files("tpu_like")
+    (tmp_path / "broken.yaml").write_text(
+        accelerator.read_text().replace("served_dimensions: [D1, D2]", "served_dimensions: [D9]"))
+    code = cli.main(["cost", "--model", "digits_cnn", "--hw", hw.format(tmp=tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and expected in err and "\n" not in err
+
+
+def test_float_layer_is_refused_by_name():
+    model = model_from(*shipped_files("tpu_like"))
+    with pytest.raises(CodesignError, match="'fc'.*quantize"):
+        model.layer_metrics(layers_of(SMALL_FC), BitMatrix.uniform(1, 32, 8))
