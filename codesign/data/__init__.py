@@ -16,7 +16,7 @@ from codesign.data._base import (
     default_data_root,
     load_dataset,
 )
-from codesign.data._loaders import make_loaders
+from codesign.data._loaders import device_loaders, make_loaders
 from codesign.data._split import stratified_split
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "DatasetSplits",
     "dataset_info",
     "default_data_root",
+    "device_loaders",
     "load_dataset",
     "make_loaders",
     "stratified_split",
