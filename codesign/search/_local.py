@@ -52,6 +52,7 @@ def work(
     target: int,
     seed_offset: int = 0,
     num_threads: int | None = None,
+    device: str | None = None,
 ) -> int:
     """Run trials until the study holds `target` COMPLETE trials; returns how many it ran.
 
@@ -83,7 +84,9 @@ def work(
             break
         try:
             values, reason = attempt(
-                lambda trial=trial: run_trial(trial, space, settings, num_threads=num_threads)
+                lambda trial=trial: run_trial(
+                    trial, space, settings, num_threads=num_threads, device=device
+                )
             )
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
@@ -111,24 +114,26 @@ def _die_with_parent() -> None:
 
 
 def _worker_main(storage_url: str, study_name: str, target: int, seed_offset: int,
-                 num_threads: int) -> None:
+                 num_threads: int, device: str | None) -> None:
     _die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
-    work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads)
+    work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads,
+         device=device)
 
 
 def run_local(
-    storage_url: str, study_name: str, target: int, workers: int, threads_per_trial: int
+    storage_url: str, study_name: str, target: int, workers: int, threads_per_trial: int,
+    device: str | None = None,
 ) -> None:
-    """Run the search on this machine with `workers` parallel trials."""
+    """Run the search on this machine with `workers` parallel trials, each on `device`."""
     if workers <= 1:
-        work(storage_url, study_name, target, num_threads=threads_per_trial)
+        work(storage_url, study_name, target, num_threads=threads_per_trial, device=device)
         return
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
             target=_worker_main,
-            args=(storage_url, study_name, target, index, threads_per_trial),
+            args=(storage_url, study_name, target, index, threads_per_trial, device),
             name=f"codesign-worker-{index}",
         )
         for index in range(workers)

@@ -20,7 +20,7 @@ from codesign.search._resume import count_complete, repair
 from codesign.search._samplers import SAMPLERS
 from codesign.search._settings import SearchSettings, objectives_for, scored_models
 from codesign.search._storage import MANIFEST, Manifest, default_storage_url, open_storage
-from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP
+from codesign.search._trial import CAPACITY_SAMPLES, EARLY_STOP, trial_device
 
 if TYPE_CHECKING:
     import optuna
@@ -53,6 +53,7 @@ class SearchRequest:
     baselines: bool = True
     capacity_samples: int = 0
     early_stop: bool = False
+    device: str | None = None
 
     def check(self) -> None:
         if self.trials < 1:
@@ -84,6 +85,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
 
     request.check()
     space = load_space(request.space)
+    _device(request, space)
     objectives = objectives_for(space, request.hw)
     hw = scored_models(space, request.hw)
     for name in hw:
@@ -239,18 +241,29 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     out.flush()
     if remaining > 0:
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
-            _run_backend(request, manifest, remaining, run_dir, settings.load_space().resources)
+            _run_backend(request, manifest, remaining, run_dir, settings.load_space())
     return report_study(manifest, run_dir)
 
 
+def _gpus_per_trial(request: SearchRequest, space: SearchSpace) -> float:
+    if request.gpus_per_trial is not None:
+        return request.gpus_per_trial
+    return float(space.resources.get("gpus_per_trial", 0.0))
+
+
+def _device(request: SearchRequest, space: SearchSpace) -> str:
+    """The device every trial is given (see `trial_device`)."""
+    ray_gpus = _gpus_per_trial(request, space) if request.backend == "ray" else None
+    return trial_device(space, request.device, ray_gpus=ray_gpus)
+
+
 def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
-                 run_dir: Path, space_resources: dict[str, float]) -> None:
+                 run_dir: Path, space: SearchSpace) -> None:
     """Run the trials; `--cpus-per-trial` / `--gpus-per-trial` win over the space's
     `resources`."""
-    cpus_per_trial = request.cpus_per_trial or space_resources.get("cpus_per_trial")
-    gpus_per_trial = request.gpus_per_trial
-    if gpus_per_trial is None:
-        gpus_per_trial = space_resources.get("gpus_per_trial", 0.0)
+    cpus_per_trial = request.cpus_per_trial or space.resources.get("cpus_per_trial")
+    gpus_per_trial = _gpus_per_trial(request, space)
+    device = _device(request, space)
     if request.backend == "ray":
         from codesign.search._ray import run_ray
 
@@ -259,6 +272,7 @@ def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
             workers=request.workers,
             cpus_per_trial=None if cpus_per_trial is None else int(cpus_per_trial),
             gpus_per_trial=gpus_per_trial,
+            device=device,
         )
         run_ray(manifest.storage, manifest.study, remaining, run_dir, resources)
         return
@@ -267,4 +281,4 @@ def _run_backend(request: SearchRequest, manifest: Manifest, remaining: int,
     workers = request.workers or 1
     cpus = os.cpu_count() or 1
     threads = int(cpus_per_trial or max(1, cpus // workers))
-    run_local(manifest.storage, manifest.study, request.trials, workers, threads)
+    run_local(manifest.storage, manifest.study, request.trials, workers, threads, device)

@@ -5,7 +5,8 @@ same loop as the local backend (`work`: ask, train, tell) against one storage th
 them reach, PostgreSQL for several machines, until the study holds its budget of finished
 trials; together they finish exactly that many. The budget is stored in the study, so a
 worker joining later needs only the storage URL and the study name. A worker given a space
-creates the study if it is missing (the same command line can start every worker).
+creates the study if it is missing (the same command line can start every worker). Each
+worker picks its own device (`--device cuda:1`), so several can share a machine's GPUs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from codesign.errors import CodesignError
 from codesign.search._local import work
 from codesign.search._resume import count_complete
 from codesign.search._search import SearchRequest, prepare
+from codesign.search._settings import SearchSettings
 from codesign.search._storage import Manifest, load_study
+from codesign.search._trial import trial_device
 
 BUDGET_ATTR = "codesign.trials"
 
@@ -41,16 +44,18 @@ def run_worker(
     trials: int | None = None,
     create: SearchRequest | None = None,
     threads: int | None = None,
+    device: str | None = None,
 ) -> WorkerReport:
     """Join study `study_name` in `storage` (first creating it from `create`, a search request
     naming a space, when given) and run trials until it holds its budget; `trials` sets the
-    budget, otherwise the stored one is used."""
+    budget, otherwise the stored one is used. `device` wins over the space's `train.device`."""
     if trials is not None and trials < 1:
         raise CodesignError(f"--trials {trials}; ask for at least 1 trial")
     manifest = Manifest(storage=storage, study=study_name)
     if create is not None:
         prepare(create)
     study = load_study(manifest)
+    name = trial_device(SearchSettings.of_study(study).load_space(), device)
     if trials is not None:
         study.set_user_attr(BUDGET_ATTR, trials)
     budget = study.user_attrs.get(BUDGET_ATTR)
@@ -59,5 +64,6 @@ def run_worker(
             f"study '{study_name}' has no budget yet; give --trials N (the finished trials "
             "the study should hold) to one worker"
         )
-    ran = work(storage, study_name, int(budget), seed_offset=os.getpid(), num_threads=threads)
+    ran = work(storage, study_name, int(budget), seed_offset=os.getpid(), num_threads=threads,
+               device=name)
     return WorkerReport(ran=ran, complete=count_complete(study), budget=int(budget))
