@@ -127,7 +127,7 @@ def _make_optimizer(cfg: TrialConfig, model: nn.Module) -> torch.optim.Optimizer
     return torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
 
 
-class _EpochTally:
+class EpochTally:
     """Loss and accuracy sums and the first diverging step, kept as tensors on the device so
     that a batch never waits for the host; `read` copies them back once."""
 
@@ -173,22 +173,38 @@ def _train_epoch(
 ) -> tuple[float, float, int]:
     """One pass over the training data; returns (mean loss, accuracy, steps taken)."""
     model.train()
-    device = model_device(model)
-    tally = _EpochTally(device, divergence_loss)
+    tally = EpochTally(model_device(model), divergence_loss)
     step = first_step
     for inputs, targets in loader:
-        controller.step(step / total_steps)
-        with autocast(device, amp):
-            logits = model(inputs)
-            loss = nn.functional.cross_entropy(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        tally.add(step, loss, logits, targets)
+        train_step(model, inputs, targets, optimizer, scheduler, controller,
+                   step / total_steps, tally, step, amp)
         step += 1
     loss_mean, accuracy = tally.read()
     return loss_mean, accuracy, step - first_step
+
+
+def train_step(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    controller: AnnealingController,
+    progress: float,
+    tally: EpochTally,
+    step: int,
+    amp: str = "off",
+) -> None:
+    """One batch: anneal to `progress`, forward, backward, update; nothing read on the host."""
+    controller.step(progress)
+    with autocast(model_device(model), amp):
+        logits = model(inputs)
+        loss = nn.functional.cross_entropy(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    tally.add(step, loss, logits, targets)
 
 
 def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import Dataset
 
 from codesign.cli import main
@@ -25,7 +24,14 @@ from codesign.quant import AnnealingController
 from codesign.quant._compile import Fusable
 from codesign.search._trial import trial_device
 from codesign.space import load_space
-from codesign.train import _EpochTally, build_model, cpu_state_dict, evaluate, train_trial
+from codesign.train import (
+    EpochTally,
+    build_model,
+    cpu_state_dict,
+    evaluate,
+    train_step,
+    train_trial,
+)
 
 HAS_CUDA = torch.cuda.is_available()
 needs_no_cuda = pytest.mark.skipif(HAS_CUDA, reason="checks the error of a machine without CUDA")
@@ -193,37 +199,36 @@ def _forbid_host_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("strategy", ["expectation", "random", "mode"])
 def test_training_steps_read_no_tensor_on_the_host(monkeypatch: pytest.MonkeyPatch,
                                                    strategy: str) -> None:
-    """Forward, loss, backward, annealing, calibration refreshes and the epoch tally: on a GPU
-    any host read there would stall every batch. (The optimizer's step counter is a host tensor
-    of torch's own.)"""
-    cfg = digits_config()
+    """The trainer's batch step (annealing, forward, calibration refreshes, backward, update,
+    epoch tally): on a GPU any host read there would stall every batch. SGD, because Adam
+    reads its step counter, a host tensor of torch's own."""
+    cfg = digits_config(optimizer="sgd", lr=0.05)
     cfg = dataclasses.replace(cfg, anneal=dataclasses.replace(cfg.anneal, strategy=strategy))
-    splits = load_dataset("digits")
     model = build_model(cfg, 10, 1, 8)
-    train, _, _ = device_loaders(splits, 64, torch.device("cpu"))
+    train, _, _ = device_loaders(load_dataset("digits"), 64, torch.device("cpu"))
     batches = list(train)[:20]
     controller = AnnealingController(layer_quantizers(model), cfg.anneal)
-    tally = _EpochTally(torch.device("cpu"), 100.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=len(batches))
+    tally = EpochTally(torch.device("cpu"), 100.0)
     model.train()
 
-    def step(i: int, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        controller.step(i / len(batches))
-        logits = model(inputs)
-        loss = nn.functional.cross_entropy(logits, targets)
-        loss.backward()
-        tally.add(i, loss, logits, targets)
+    def step(i: int) -> None:
+        inputs, targets = batches[i]
+        train_step(model, inputs, targets, optimizer, scheduler, controller,
+                   i / len(batches), tally, i)
 
-    step(0, *batches[0])  # the first batch decides each activation grid's signedness, once
+    step(0)  # the first batch decides each activation grid's signedness, once
     with monkeypatch.context() as guard:
         _forbid_host_reads(guard)
-        for i, (inputs, targets) in enumerate(batches[1:], start=1):  # refreshes at 1..7, 16
-            step(i, inputs, targets)
+        for i in range(1, len(batches)):  # eps refreshes at steps 1..7 and 16
+            step(i)
     loss, accuracy = tally.read()
     assert loss > 0 and 0 <= accuracy <= 1 and tally.seen == sum(len(y) for _, y in batches)
 
 
 def test_divergence_is_reported_at_its_first_step_after_the_epoch() -> None:
-    tally = _EpochTally(torch.device("cpu"), 10.0)
+    tally = EpochTally(torch.device("cpu"), 10.0)
     logits, targets = torch.zeros(4, 10), torch.zeros(4, dtype=torch.long)
     for step, loss in enumerate([2.0, 3.0, 12.5, float("nan"), 1.0]):
         tally.add(step, torch.tensor(loss), logits, targets)
