@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from codesign.device import check_device_name
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 
 WEIGHT_FORMATS = ("int", "binary", "ternary", "pow2", "float")
 ACTIVATION_FORMATS = ("int", "binary", "float")
-NOISES = ("uniform", "triangular", "normal", "logistic")
 STRATEGIES = ("expectation", "mode", "random")
 ANNEAL_MODES = ("static", "dynamic")
 SYNCS = ("overlapped", "same_start", "same_end", "partition")
@@ -101,7 +100,10 @@ def _format_for_bits(bits: int) -> str:
 
 @dataclass(frozen=True)
 class AnnealConfig:
-    """How the ANA noise is shaped and annealed (DESIGN.md section 4).
+    """How the ANA noise is shaped and annealed (docs/design.md, "ANA").
+
+    `noise` names an entry of the `codesign.quant.NOISES` registry, the one list of noises: a
+    space file is checked against it at load time, a config when its quantizers are built.
 
     `start` and `end` bound the annealing window as fractions of training; the window is split
     into one slot per quantized layer for the `same_start`, `same_end` and `partition`
@@ -120,7 +122,6 @@ class AnnealConfig:
     beta_mu: float = -0.5
 
     def __post_init__(self) -> None:
-        _choice(self.noise, NOISES, "noise")
         _choice(self.strategy, STRATEGIES, "forward strategy")
         _choice(self.mean, ANNEAL_MODES, "mean annealing")
         _choice(self.variance, ANNEAL_MODES, "variance annealing")
@@ -192,12 +193,7 @@ class TrialConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "trial config") -> TrialConfig:
         if not isinstance(data, dict):
             raise CodesignError(f"{source}: expected a JSON object at the top level")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise CodesignError(
-                f"{source}: unknown field(s) {sorted(unknown)}; allowed: {sorted(known)}"
-            )
+        reject_unknown(data, [f.name for f in fields(cls)], source)
         for required in ("model", "dataset"):
             if required not in data:
                 raise CodesignError(f"{source}: missing field '{required}'")
@@ -234,12 +230,7 @@ def _build(kind: type, values: Any, where: str) -> Any:
     """Construct a config dataclass from a mapping, naming the bad field on failure."""
     if not isinstance(values, dict):
         raise CodesignError(f"{where}: expected a mapping, got {type(values).__name__}")
-    allowed = {f.name for f in fields(kind)}
-    unknown = set(values) - allowed
-    if unknown:
-        raise CodesignError(
-            f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
-        )
+    reject_unknown(values, [f.name for f in fields(kind)], where)
     try:
         return kind(**values)
     except CodesignError as err:

@@ -6,6 +6,19 @@ must name the culprit (file, field, layer, value) and the fix in one sentence.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class CodesignError(ValueError):
     """Bad user input: unknown name, impossible bit-width, malformed file, missing data root."""
+
+
+def reject_unknown(
+    given: Iterable[object], allowed: Iterable[str], where: str, what: str = "field"
+) -> None:
+    """The one check for unknown keys of a mapping read from a user's file: raises one line
+    naming the unknown keys, where they are and the keys allowed there."""
+    allowed = sorted(allowed)
+    unknown = sorted(str(key) for key in given if key not in allowed)
+    if unknown:
+        raise CodesignError(f"{where}: unknown {what}(s) {unknown}; allowed: {allowed}")

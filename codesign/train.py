@@ -32,6 +32,7 @@ from codesign.device import resolve_device
 from codesign.models import create_model
 from codesign.nn import convert, layer_quantizers
 from codesign.quant import AnnealingController
+from codesign.record import Key, Status
 
 # A loss this many times the loss of a uniform guess means the run has diverged.
 DIVERGENCE_FACTOR = 50.0
@@ -44,7 +45,7 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 class TrialResult:
     """What one trial hands to the search: hard-quantized accuracies, curves, checkpoint."""
 
-    status: str  # "ok", "failed" (NaN / divergence, with reason) or "stopped" (by on_epoch)
+    status: Status  # OK, FAILED (NaN / divergence, with reason) or STOPPED (by on_epoch)
     reason: str | None = None
     val_accuracy: float | None = None
     test_accuracy: float | None = None
@@ -61,14 +62,14 @@ class TrialResult:
         """The headline fields (no curves), as `codesign train --json` prints and a search
         records."""
         return {
-            "status": self.status,
-            "reason": self.reason,
-            "val_accuracy": self.val_accuracy,
-            "test_accuracy": self.test_accuracy,
-            "epochs": self.epochs,
-            "best_epoch": self.best_epoch,
-            "seconds": round(self.seconds, 3),
-            "checkpoint": self.checkpoint,
+            Key.STATUS: self.status,
+            Key.REASON: self.reason,
+            Key.VAL_ACCURACY: self.val_accuracy,
+            Key.TEST_ACCURACY: self.test_accuracy,
+            Key.EPOCHS: self.epochs,
+            Key.BEST_EPOCH: self.best_epoch,
+            Key.SECONDS: round(self.seconds, 3),
+            Key.CHECKPOINT: self.checkpoint,
         }
 
 
@@ -228,10 +229,10 @@ def train_trial(
     num_threads: int | None = None,
     device: str | None = None,
 ) -> TrialResult:
-    """Train one configuration; never raises for a diverging run (status "failed" instead).
+    """Train one configuration; never raises for a diverging run (status FAILED instead).
 
     `on_epoch` receives each epoch's metrics and returns True to stop the trial early
-    (status "stopped"); search backends use it to report and prune. `device` (auto, cpu,
+    (status STOPPED); search backends use it to report and prune. `device` (auto, cpu,
     cuda, cuda:N) wins over the config's `train.device`.
     """
     started = time.perf_counter()
@@ -255,7 +256,7 @@ def train_trial(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     divergence_loss = DIVERGENCE_FACTOR * math.log(info.num_classes)
 
-    result = TrialResult(status="ok")
+    result = TrialResult(status=Status.OK)
     best_state: dict[str, torch.Tensor] | None = None
     best_val = -1.0
     step = 0
@@ -267,7 +268,7 @@ def train_trial(
                 step, total_steps, divergence_loss, amp,
             )
         except TrialDiverged as err:
-            result.status, result.reason = "failed", f"diverged at epoch {epoch}: {err}"
+            result.status, result.reason = Status.FAILED, f"diverged at epoch {epoch}: {err}"
             break
         step += steps
         val_acc = evaluate(model, val_loader)
@@ -284,7 +285,7 @@ def train_trial(
             best_val, result.best_epoch = val_acc, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None and on_epoch(dict(metrics)):
-            result.status, result.reason = "stopped", f"stopped after epoch {epoch}"
+            result.status, result.reason = Status.STOPPED, f"stopped after epoch {epoch}"
             break
 
     if best_state is not None:

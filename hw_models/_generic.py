@@ -1,6 +1,6 @@
 """The `generic` cost model: hardware-independent counts and 45 nm energy.
 
-Definitions follow DESIGN.md section 5: BOPs = MACs x b_w x b_a (HAWQ-V3 / EdMIPS; float
+Definitions follow docs/design.md, "Costs": BOPs = MACs x b_w x b_a (HAWQ-V3 / EdMIPS; float
 counts 32 x 32); op classes by operand pair as in QKeras QTools; energy from Horowitz's
 ISSCC 2014 per-operation figures (see `energy_horowitz_45nm.yaml`).
 """

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from codesign.config import FLOAT_BITS, MAX_INT_BITS
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 from hw_models._accelerator import HOLDS, Accelerator, MemoryLevel, RunMode
 from hw_models._layers import KINDS
 
@@ -31,15 +31,16 @@ class _Fields:
         self.path, self.where = path, where
         if not isinstance(data, dict):
             self.fail(f"must be a mapping with fields {', '.join(allowed)}")
-        unknown = sorted(str(key) for key in data if key not in allowed)
-        if unknown:
-            self.fail(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        reject_unknown(data, allowed, self.label())
         self.data = data
 
-    def fail(self, message: str, field: str | None = None) -> None:
+    def label(self, field: str | None = None) -> str:
+        """`accelerator file PATH: field 'a.b'` (or `: top level`), the start of every line."""
         where = ".".join(part for part in (self.where, field) if part)
-        label = f"field '{where}'" if where else "top level"
-        raise CodesignError(f"accelerator file {self.path}: {label} {message}")
+        return f"accelerator file {self.path}: " + (f"field '{where}'" if where else "top level")
+
+    def fail(self, message: str, field: str | None = None) -> None:
+        raise CodesignError(f"{self.label(field)} {message}")
 
     def get(self, field: str, required: bool = True) -> Any:
         if field not in self.data:

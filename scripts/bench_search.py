@@ -27,8 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from codesign.search import SearchRequest, run_search  # noqa: E402
-from codesign.search._report import space_hypervolume  # noqa: E402
+from codesign.record import Key, Status  # noqa: E402
+from codesign.search import (  # noqa: E402
+    SearchRequest,
+    run_search,
+    space_hypervolume,  # noqa: E402
+)
 from codesign.space import load_space  # noqa: E402
 from codesign.train import train_trial  # noqa: E402
 from hw_models import score_config  # noqa: E402
@@ -50,12 +54,12 @@ def run_sampler(space: str, sampler: str, seed: int, trials: int, epochs: int | 
         stream=io.StringIO(),
     )
     frame = report.frame
-    trained = frame[frame["status"] == "ok"]
+    trained = frame[frame[Key.STATUS] == Status.OK]
     return {
         "hypervolume": report.hypervolume,
         "front_size": len(report.front),
         "best_accuracy": float(trained["val_accuracy"].max()) if len(trained) else 0.0,
-        "infeasible": int((frame["status"] == "infeasible").sum()),
+        "infeasible": int((frame[Key.STATUS] == Status.INFEASIBLE).sum()),
         "seconds": time.perf_counter() - started,
     }
 

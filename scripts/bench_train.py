@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from codesign.config import SYNCS, LayerQuant, TrialConfig  # noqa: E402
 from codesign.quant import COMPILE_ENV_VAR  # noqa: E402
+from codesign.record import Status  # noqa: E402
 from codesign.space import load_space  # noqa: E402
 from codesign.train import TrialResult, train_trial  # noqa: E402
 
@@ -97,7 +98,7 @@ def summarise(runs: list[TrialResult]) -> dict:
         "seconds_mean": round(statistics.fmean(seconds), 3),
         "seconds_std": round(spread(seconds), 3),
         "test_accuracies": [round(a, 4) for a in test],
-        "failed": sum(r.status == "failed" for r in runs),
+        "failed": sum(r.status == Status.FAILED for r in runs),
     }
 
 

@@ -26,6 +26,7 @@ from scipy.stats import kendalltau
 from codesign.capacity import trial_capacity
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
+from codesign.record import Key, Status
 
 
 def _epoch_stats(result_path: Path) -> tuple[float, float]:
@@ -46,11 +47,11 @@ def study(out: Path, samples: int, draws: int, seed: int) -> pd.DataFrame:
     if not table.exists():
         raise CodesignError(f"{table} does not exist; pass the run directory of a finished search")
     trials = pd.read_csv(table)
-    missing = {"number", "status", "test_accuracy"} - set(trials.columns)
+    missing = {"number", Key.STATUS, Key.TEST_ACCURACY} - set(trials.columns)
     if missing:
         raise CodesignError(f"{table} lacks column(s) {sorted(missing)}; is it a search's table?")
     rows = []
-    for _, trial in trials[trials["status"].isin(["ok", "COMPLETE", "complete"])].iterrows():
+    for _, trial in trials[trials[Key.STATUS].isin([Status.OK, "COMPLETE", "complete"])].iterrows():
         folder = out / "trials" / f"trial-{int(trial['number'])}"
         if not (folder / "config.json").exists():
             continue

@@ -31,7 +31,6 @@ def test_impossible_precision_names_the_culprit(kwargs, culprit):
 @pytest.mark.parametrize(
     "kwargs, culprit",
     [
-        ({"noise": "cauchy"}, "noise 'cauchy'"),
         ({"strategy": "median"}, "forward strategy 'median'"),
         ({"sync": "staggered"}, "synchronisation 'staggered'"),
         ({"start": 0.9, "end": 0.5}, "annealing window"),
@@ -40,6 +39,15 @@ def test_impossible_precision_names_the_culprit(kwargs, culprit):
 def test_bad_annealing_names_the_culprit(kwargs, culprit):
     with pytest.raises(CodesignError, match=culprit):
         AnnealConfig(**kwargs)
+
+
+def test_an_unregistered_noise_is_refused_when_the_quantizers_are_built():
+    from codesign.train import build_model
+
+    cfg = TrialConfig(model="digits_cnn", dataset="digits", anneal=AnnealConfig(noise="cauchy"),
+                      layers={"conv1": LayerQuant()})
+    with pytest.raises(CodesignError, match="unknown noise 'cauchy'; choose one of: logistic"):
+        build_model(cfg, num_classes=10, in_channels=1, image_size=8)
 
 
 def test_trial_config_round_trips_through_json(tmp_path):

@@ -20,9 +20,8 @@ from codesign.data import DatasetSplits, device_loaders, load_dataset, make_load
 from codesign.device import NO_CUDA, resolve_device
 from codesign.errors import CodesignError
 from codesign.nn import layer_quantizers
-from codesign.quant import AnnealingController
-from codesign.quant._compile import Fusable
-from codesign.search._trial import trial_device
+from codesign.quant import AnnealingController, Fusable
+from codesign.search.trial import trial_device
 from codesign.space import load_space
 from codesign.train import (
     EpochTally,

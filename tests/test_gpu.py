@@ -220,8 +220,7 @@ def test_half_a_gpu_per_trial_puts_two_trials_on_one_gpu(one_gpu_ray, tmp_path: 
     """Ray's accounting of the one GPU: both halves held at once, by two running trials."""
     import ray
 
-    from codesign.search import SearchRequest, run_search
-    from codesign.search._storage import Manifest, load_study
+    from codesign.search import Manifest, SearchRequest, load_study, run_search
 
     free: list[float] = []
     done = threading.Event()

@@ -16,6 +16,7 @@ import torch
 from codesign.cli import main
 from codesign.config import AnnealConfig, LayerQuant, TrainConfig, TrialConfig
 from codesign.data import load_dataset, make_loaders
+from codesign.record import Status
 from codesign.train import TrialResult, build_model, evaluate, train_trial
 
 CHANCE = 0.1  # ten balanced classes
@@ -66,7 +67,7 @@ def test_trial_reports_hard_quantized_accuracy_curves_and_a_reloadable_checkpoin
     out = tmp_path / "trial"
     result = train_trial(cfg, out, on_epoch=record, num_threads=1)
 
-    assert result.status == "ok" and result.reason is None
+    assert result.status == Status.OK and result.reason is None
     assert result.val_accuracy > 6 * CHANCE and result.test_accuracy > 6 * CHANCE
     assert result.epochs == 2 and [row["epoch"] for row in result.curves] == [1, 2]
     assert all(set(row) == CURVE_KEYS for row in result.curves) and seen == result.curves
@@ -117,7 +118,7 @@ def test_diverging_trial_fails_with_a_reason_instead_of_raising(
     tmp_path: Path, train: dict[str, Any], symptom: str
 ) -> None:
     result = train_trial(digits_config(epochs=2, **train), tmp_path / "diverged")
-    assert result.status == "failed"
+    assert result.status == Status.FAILED
     assert result.reason.startswith("diverged at epoch 1: ") and symptom in result.reason
     assert "lower the learning rate" in result.reason
     assert result.val_accuracy is None and result.test_accuracy is None and result.epochs == 0
@@ -133,7 +134,7 @@ def test_on_epoch_returning_true_stops_the_trial() -> None:
         return metrics["epoch"] >= 1
 
     result = train_trial(digits_config(epochs=5), on_epoch=stop_after_first)
-    assert result.status == "stopped" and result.reason == "stopped after epoch 1"
+    assert result.status == Status.STOPPED and result.reason == "stopped after epoch 1"
     assert result.epochs == 1 and len(result.curves) == 1 and seen == result.curves
     assert result.best_epoch == 1 and result.val_accuracy == result.curves[0]["val_accuracy"]
     assert result.test_accuracy is not None

@@ -25,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from codesign.errors import CodesignError
-    from codesign.search import export_trial, locate_study
-    from codesign.search._settings import parse_hw
+    from codesign.search import export_trial, locate_study, parse_hw
 
     manifest = locate_study(args.out, args.storage, args.study)
     dest = args.dest

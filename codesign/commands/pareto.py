@@ -28,8 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from codesign.commands.search import print_report
     from codesign.errors import CodesignError
-    from codesign.search import locate_study, report_study
-    from codesign.search._settings import parse_hw
+    from codesign.search import locate_study, parse_hw, report_study
 
     manifest = locate_study(args.out, args.storage, args.study)
     report_dir = args.report_dir or args.out

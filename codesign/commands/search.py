@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from codesign.search._samplers import SAMPLERS
+from codesign.search import BACKENDS, SAMPLERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampler and training seed")
     parser.add_argument("--hw", help="cost models as objectives, comma-separated "
                         "(NAME, NAME.METRIC or a YAML path); default: the space's objectives")
-    parser.add_argument("--backend", default="local", choices=("local", "ray"))
+    parser.add_argument("--backend", default="local", choices=BACKENDS.names())
     parser.add_argument("--address", help="Ray cluster address HOST:PORT (with --backend ray)")
     parser.add_argument("--workers", type=int, help="parallel trials (default: 1 locally, "
                         "as many as the Ray cluster's CPUs allow)")
@@ -53,8 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesign.search import SearchRequest, run_search
-    from codesign.search._settings import parse_hw
+    from codesign.search import SearchRequest, parse_hw, run_search
 
     request = SearchRequest(
         space=args.space, trials=args.trials, epochs=args.epochs, sampler=args.sampler,

@@ -52,6 +52,7 @@ def _trial_config(args: argparse.Namespace) -> TrialConfig:
 
 def run(args: argparse.Namespace) -> int:
     from codesign.device import resolve_device
+    from codesign.record import Status
     from codesign.train import train_trial
 
     cfg = _trial_config(args)
@@ -77,4 +78,4 @@ def run(args: argparse.Namespace) -> int:
         )
         if result.reason:
             print(f"reason: {result.reason}")
-    return 0 if result.status != "failed" else 1
+    return 0 if result.status != Status.FAILED else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codesign.search._samplers import SAMPLERS
+from codesign.search import SAMPLERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesign.search import SearchRequest
-    from codesign.search._settings import parse_hw
-    from codesign.search._worker import run_worker
+    from codesign.search import SearchRequest, parse_hw, run_worker
 
     create = None
     if args.space:

@@ -16,6 +16,7 @@ from codesign.data._base import (
     default_data_root,
     load_dataset,
 )
+from codesign.data._digits import digits_arrays
 from codesign.data._loaders import device_loaders, make_loaders
 from codesign.data._split import stratified_split
 
@@ -28,6 +29,7 @@ __all__ = [
     "dataset_info",
     "default_data_root",
     "device_loaders",
+    "digits_arrays",
     "load_dataset",
     "make_loaders",
     "stratified_split",

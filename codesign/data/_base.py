@@ -15,7 +15,7 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from codesign._registry import Registry
-from codesign.errors import CodesignError
+from codesign.errors import reject_unknown
 
 DATA_ROOT_ENV = "CODESIGN_DATA"
 DEFAULT_DATA_ROOT = Path("~/.cache/codesign/data")
@@ -78,12 +78,9 @@ def default_data_root() -> tuple[Path, str]:
 
 
 def _options(name: str, spec: DatasetSpec, given: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(given) - set(spec.options))
-    if unknown:
-        accepted = ", ".join([*LOADING_ARGS, *sorted(spec.options)])
-        raise CodesignError(
-            f"dataset '{name}' has no argument '{unknown[0]}'; accepted: {accepted}"
-        )
+    reject_unknown(
+        given, [*LOADING_ARGS, *spec.options], f"dataset '{name}': dataset_args", "argument"
+    )
     return {**spec.options, **given}
 
 

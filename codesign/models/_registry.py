@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from codesign._registry import Registry
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 
 ModelBuilder = Callable[..., nn.Module]
 
@@ -72,10 +72,5 @@ def create_model(
     _positive(in_channels, "in_channels", 1)
     _positive(image_size, "image_size", 1)
     accepted = spec.options()
-    unknown = sorted(set(model_args) - set(accepted))
-    if unknown:
-        choices = ", ".join(sorted(accepted)) or "(none)"
-        raise CodesignError(
-            f"model '{name}' has no argument '{unknown[0]}'; accepted model_args: {choices}"
-        )
+    reject_unknown(model_args, accepted, f"model '{name}': model_args", "argument")
     return spec.build(num_classes, in_channels, image_size, **model_args)

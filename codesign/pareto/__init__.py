@@ -2,8 +2,8 @@
 
 Array functions take an (n points x d objectives) table of values as stored plus one
 direction per column (`"max"` or `"min"`); frame functions take the trial table (one row per
-trial) and a list of objectives (`Objective`, `"column:max"` strings, or any object with
-`.column` and `.direction`). All are pure: they return new arrays or frames.
+trial) and a list of objectives (`codesign.objective.Objective`s or `"column:max"`
+strings). All are pure: they return new arrays or frames.
 """
 
 from codesign.pareto._dominance import non_dominated_mask, pareto_ranks

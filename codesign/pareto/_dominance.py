@@ -61,9 +61,9 @@ def pareto_ranks(values: Any, directions: Sequence[str] | None = None) -> np.nda
 
 def _dominators(points: np.ndarray, block: np.ndarray) -> np.ndarray:
     """[i, j] is True when points[j] dominates block[i] (minimisation form)."""
-    no_worse = (points[None, :, :] <= block[:, None, :]).all(axis=2)
-    better = (points[None, :, :] < block[:, None, :]).any(axis=2)
-    return no_worse & better
+    no_worse = np.all(points[None, :, :] <= block[:, None, :], axis=2)
+    better = np.any(points[None, :, :] < block[:, None, :], axis=2)
+    return np.logical_and(no_worse, better)
 
 
 def _blocks(n: int, d: int) -> list[tuple[int, int]]:

@@ -19,6 +19,7 @@ from codesign.pareto._dominance import pareto_ranks
 from codesign.pareto._hypervolume import DEFAULT_MARGIN, hypervolume
 from codesign.pareto._knee import knee_index
 from codesign.pareto._objective import Objective, as_objectives
+from codesign.record import Key
 
 COMPLETE = "COMPLETE"
 
@@ -53,9 +54,9 @@ def eligible_rows(df: pd.DataFrame, objectives: Iterable[Any]) -> np.ndarray:
 def feasible_rows(df: pd.DataFrame) -> np.ndarray:
     """Boolean mask of the rows whose `feasible` flag is true (bools, 0/1 or "True"/"False"
     read from a CSV; an empty cell is False); all True when the column is absent."""
-    if "feasible" not in df.columns:
+    if Key.FEASIBLE not in df.columns:
         return np.ones(len(df), dtype=bool)
-    return np.array([_truthy(v) for v in df["feasible"]], dtype=bool)
+    return np.array([_truthy(v) for v in df[Key.FEASIBLE]], dtype=bool)
 
 
 def pareto_frame(df: pd.DataFrame, objectives: Iterable[Any]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Objectives: which column of the trial table to optimise, and in which direction.
+"""Objectives given in any form, and values turned into minimisation form.
 
 Everything in `codesign.pareto` works in *minimisation form*: a maximised column is negated,
 so "better" is always "smaller" and one dominance test serves any mix of directions.
@@ -7,63 +7,20 @@ so "better" is always "smaller" and one dominance test serves any mix of directi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from codesign.errors import CodesignError
-
-DIRECTIONS = ("max", "min")
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One axis of the front: a trial-table column and whether larger (`max`) or smaller
-    (`min`) is better, e.g. `Objective("val_accuracy", "max")`, `Objective("generic.bops",
-    "min")`."""
-
-    column: str
-    direction: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.column, str) or not self.column:
-            raise CodesignError(f"objective column {self.column!r} is empty; name a column")
-        if self.direction not in DIRECTIONS:
-            raise CodesignError(
-                f"objective '{self.column}': direction {self.direction!r}; use 'max' or 'min'"
-            )
-
-    @property
-    def sign(self) -> float:
-        """+1 for `min`, -1 for `max`: multiply a value by it to get minimisation form."""
-        return 1.0 if self.direction == "min" else -1.0
-
-    @classmethod
-    def parse(cls, text: str) -> Objective:
-        """`"val_accuracy:max"`, `"generic.bops:min"`; without `:direction`, a column whose
-        name ends in `accuracy` is maximised and any other (a cost) is minimised."""
-        if not isinstance(text, str) or not text.strip():
-            raise CodesignError(
-                f"objective {text!r} is empty; write 'column:max' or 'column:min'"
-            )
-        column, sep, direction = text.strip().rpartition(":")
-        if not sep:
-            column = direction
-            direction = "max" if column.endswith("accuracy") else "min"
-        return cls(column.strip(), direction.strip())
-
-    def __str__(self) -> str:
-        return f"{self.column}:{self.direction}"
+from codesign.objective import DIRECTIONS, Objective
 
 
 def as_objectives(specs: str | Objective | Iterable[Any]) -> list[Objective]:
-    """Normalise objectives given as `Objective`s, strings (`"generic.bops:min"`, or one
-    comma-separated string) or any object with `.column` and `.direction` attributes (such
-    as `codesign.space.Objective`). Raises `CodesignError` when empty or repeated."""
+    """Normalise objectives given as `Objective`s or strings (`"generic.bops:min"`, or one
+    comma-separated string). Raises `CodesignError` when empty or repeated."""
     if isinstance(specs, str):
         specs = [part for part in specs.split(",") if part.strip()]
-    elif isinstance(specs, Objective) or hasattr(specs, "column"):
+    elif isinstance(specs, Objective):
         specs = [specs]
     objectives = [_one(spec) for spec in specs]
     if not objectives:
@@ -79,8 +36,6 @@ def _one(spec: Any) -> Objective:
         return spec
     if isinstance(spec, str):
         return Objective.parse(spec)
-    if hasattr(spec, "column") and hasattr(spec, "direction"):
-        return Objective(str(spec.column), str(spec.direction))
     raise CodesignError(
         f"objective {spec!r} is not understood; write 'column:max' or 'column:min'"
     )

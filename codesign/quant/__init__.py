@@ -4,10 +4,10 @@ Build a quantizer with `make_quantizer(role, fmt, bits, estimator, anneal)`; eve
 is a `Quantizer` subclass registered in `ESTIMATORS`.
 """
 
-from codesign.quant._ana import ANAQuantizer, ana_quantize
+from codesign.quant._ana import MIN_SCALE, ANAQuantizer, ana_quantize
 from codesign.quant._calibration import mse_quantum
 from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
-from codesign.quant._compile import compile_mode
+from codesign.quant._compile import Fusable, compile_mode
 from codesign.quant._estimators import (
     AQEQuantizer,
     MirrorDescentQuantizer,
@@ -25,7 +25,7 @@ from codesign.quant._grid import (
     ternary_grid,
     unsigned_grid,
 )
-from codesign.quant._noise import NOISES, Noise, default_beta_s
+from codesign.quant._noise import NOISES, TAIL, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, FloatQuantizer, Quantizer, make_quantizer
 from codesign.quant._schedule import AnnealingController, decay, layer_decays, layer_window
 
@@ -35,13 +35,16 @@ __all__ = [
     "AnnealingController",
     "COMPILE_ENV_VAR",
     "ESTIMATORS",
+    "MIN_SCALE",
     "FloatQuantizer",
+    "Fusable",
     "Grid",
     "MirrorDescentQuantizer",
     "NOISES",
     "Noise",
     "Quantizer",
     "STEQuantizer",
+    "TAIL",
     "ana_quantize",
     "binary_grid",
     "compile_mode",

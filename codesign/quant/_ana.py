@@ -1,4 +1,4 @@
-"""The ANA operation (DESIGN.md section 4) as an autograd function, and the ANA quantizer.
+"""The ANA operation (docs/design.md, "ANA") as an autograd function, and the ANA quantizer.
 
 In the integer domain u = x / eps and with v = u - mu, the smoothed stair is
 Q~(u) = q_0 + sum_i (q_{i+1} - q_i) F(v - t_i) and its derivative sum_i (q_{i+1} - q_i) f(v - t_i)

@@ -1,6 +1,7 @@
 """Quantization grids: the levels and thresholds of a stair function, in units of the quantum.
 
-A grid lives in the integer domain: the real quantizer is eps * Q(x / eps) (DESIGN.md section 4).
+A grid lives in the integer domain: the real quantizer is eps * Q(x / eps)
+(docs/design.md, "ANA").
 Integer grids (consecutive integers, thresholds at the midpoints) are flagged `uniform`, which
 lets the ANA op evaluate only a fixed window of thresholds around each input; the other grids
 (binary, power-of-two, explicit levels) have few levels and are summed in full.

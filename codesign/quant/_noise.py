@@ -1,7 +1,7 @@
 """Zero-mean noise distributions of ANA: CDF, PDF, default scale and support radius.
 
-Formulas are DESIGN.md section 4. `radius(s)` bounds the support that matters: beyond it the
-CDF is 0 or 1 (exactly for the bounded noises, to below `TAIL` for the others), which is what
+Formulas are in docs/design.md, "ANA". `radius(s)` bounds the support that matters: beyond it
+the CDF is 0 or 1 (exactly for the bounded noises, to below `TAIL` for the others), which is what
 lets the ANA op evaluate a fixed window of thresholds instead of all of them.
 """
 
@@ -90,5 +90,5 @@ _add(Noise("logistic", _logistic_cdf, _logistic_pdf, 0.1365, 14.0, "logistic wit
 
 
 def default_beta_s(noise: str) -> float:
-    """The scale that puts the noise mass inside +-0.5 (DESIGN.md section 4)."""
+    """The scale that puts the noise mass inside +-0.5 (docs/design.md, "ANA")."""
     return NOISES.get(noise).default_beta_s

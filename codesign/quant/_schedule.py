@@ -4,7 +4,8 @@ Progress `tau` in [0, 1] is the fraction of training done and is stepped every b
 trials anneal smoothly. Each layer gets a decay window inside [AnnealConfig.start,
 AnnealConfig.end] (its synchronisation) and a pair of powers (its power law); the controller
 turns those into decay values g_mu, g_s in [0, 1] (1 = full noise, 0 = hard) and hands them to
-the layer's quantizers, which map them to mu = beta_mu g_mu and s = beta_s g_s (DESIGN.md 4).
+the layer's quantizers, which map them to mu = beta_mu g_mu and s = beta_s g_s
+(docs/design.md, "ANA").
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from codesign.record import Key
 from codesign.report._panels import (
     DOMINATED_COLOUR,
     FRONT_COLOUR,
@@ -53,8 +54,8 @@ def _traces(panel: Panel, panels: list[Panel], show_legend: bool, bottom: float)
 
     x, y = panel.x.column, panel.y.column
     hover = [y, x] + [p.x.column for p in panels if p.x.column != x]
-    if "test_accuracy" in panel.front.columns and "test_accuracy" not in hover:
-        hover.insert(1, "test_accuracy")
+    if Key.TEST_ACCURACY in panel.front.columns and Key.TEST_ACCURACY not in hover:
+        hover.insert(1, Key.TEST_ACCURACY)
 
     def points(rows: pd.DataFrame, name: str, marker: dict, at_bottom: bool = False) -> Any:
         return go.Scatter(

@@ -24,19 +24,20 @@ from codesign.pareto import (
     pareto_frame,
     sort_front,
 )
+from codesign.record import Key
 
 BITS_COLUMN = "bits"
 _LAYER_COLUMN = re.compile(r"^cfg\.layers\.(?P<layer>.+)\.(?P<field>[wa]_(?:bits|format))$")
 # Formats whose letter says more than their bit count (ternary and int2 are both 2 bits).
 _FORMAT_LETTERS = {"float": "f", "binary": "b", "ternary": "t"}
-_BOOL_COLUMNS = ("feasible", "on_front", "knee")
+_BOOL_COLUMNS = (Key.FEASIBLE, "on_front", "knee")
 
 
 def accuracy_objective(objectives: Iterable[Any]) -> Objective:
-    """The vertical axis of figures and the sort key of the summary: the first objective whose
-    column names an accuracy, else the first objective."""
+    """The vertical axis of figures and the sort key of the summary: the first accuracy
+    objective (`Objective.is_accuracy`), else the first objective."""
     parsed = as_objectives(objectives)
-    return next((o for o in parsed if "accuracy" in o.column), parsed[0])
+    return next((o for o in parsed if o.is_accuracy), parsed[0])
 
 
 def layer_columns(df: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -58,11 +59,17 @@ def bits_string(row: pd.Series | dict[str, Any], layers: dict[str, dict[str, str
     parts = []
     for role in ("w", "a"):
         cells = [
-            _precision(row.get(fields.get(f"{role}_bits")), row.get(fields.get(f"{role}_format")))
+            _precision(_cell(row, fields, f"{role}_bits"), _cell(row, fields, f"{role}_format"))
             for fields in layers.values()
         ]
         parts.append(f"{role}:{','.join(cells)}")
     return " ".join(parts)
+
+
+def _cell(row: pd.Series | dict[str, Any], fields: dict[str, str], field: str) -> Any:
+    """The row's value of a layer's field; None when the table has no such column."""
+    column = fields.get(field)
+    return None if column is None else row.get(column)
 
 
 def _precision(bits: Any, fmt: Any) -> str:
@@ -150,8 +157,8 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
         return f"{title}\nno trial is on the front yet"
     first = accuracy_objective(parsed)
     values = [first.column] + [o.column for o in parsed if o != first]
-    if "test_accuracy" in front.columns and "test_accuracy" not in values:
-        values.insert(1, "test_accuracy")
+    if Key.TEST_ACCURACY in front.columns and Key.TEST_ACCURACY not in values:
+        values.insert(1, Key.TEST_ACCURACY)
     shown = front if max_rows is None else front.head(max_rows)
     columns = [("", "<"), ("trial", ">")] + [(c, ">") for c in values]
     if shown[BITS_COLUMN].astype(bool).any():

@@ -2,30 +2,53 @@
 
 `run_search(SearchRequest(...))` creates or resumes the study, runs the trials and writes the
 report; `report_study` re-reads (and optionally re-scores) a study; `export_trial` writes one
-trial's configuration, checkpoint and cost table; `work` is the worker loop any process that
-reaches the storage can run.
+trial's configuration, checkpoint and cost table; `run_worker` joins a shared study and
+`work` is the loop any process that reaches the storage can run.
+
+Four layers, each importing only those before it (docs/design.md, "The search"):
+`store` (where a study lives and its stored settings), `trial` (one trial, its costs and
+record), `backends` (where trials run, the samplers) and `results` (trial table, re-scoring,
+report, export); `study` drives them through a study's life.
 """
 
-from codesign.search._export import export_trial
-from codesign.search._local import work
-from codesign.search._report import SearchReport, report_study
-from codesign.search._samplers import SAMPLERS, make_sampler
-from codesign.search._search import BACKENDS, SearchRequest, prepare, run_search
-from codesign.search._settings import SearchSettings
-from codesign.search._storage import Manifest, locate_study
+from codesign.search.backends import BACKENDS, SAMPLERS, Resources, work
+from codesign.search.results import SearchReport, export_trial, report_study, space_hypervolume
+from codesign.search.store import (
+    Manifest,
+    SearchSettings,
+    load_study,
+    locate_study,
+    open_storage,
+    parse_hw,
+)
+from codesign.search.study import (
+    SearchRequest,
+    WorkerReport,
+    prepare,
+    run_search,
+    run_worker,
+    uniform_bits,
+)
 
 __all__ = [
     "BACKENDS",
     "SAMPLERS",
     "Manifest",
+    "Resources",
     "SearchReport",
     "SearchRequest",
     "SearchSettings",
+    "WorkerReport",
     "export_trial",
+    "load_study",
     "locate_study",
-    "make_sampler",
+    "open_storage",
+    "parse_hw",
     "prepare",
     "report_study",
     "run_search",
+    "run_worker",
+    "space_hypervolume",
+    "uniform_bits",
     "work",
 ]

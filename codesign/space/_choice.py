@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
 
 if TYPE_CHECKING:
     import optuna
@@ -48,13 +48,14 @@ class Choice:
         """Every value this field can take (a range gives its two ends)."""
         if self.kind in ("fixed", "categorical"):
             return self.values
-        return (self.low, self.high)
+        return self.bounds()
 
     def admits(self, value: Any) -> bool:
         """Whether `value` is one this field can take (a value of a range lies inside it)."""
         if self.kind in ("fixed", "categorical"):
             return value in self.values
-        return self.low <= value <= self.high
+        low, high = self.bounds()
+        return low <= value <= high
 
     def suggest(self, trial: optuna.Trial, name: str) -> Any:
         """Draw the value through Optuna (a fixed field records nothing in the trial)."""
@@ -62,11 +63,18 @@ class Choice:
             return self.values[0]
         if self.kind == "categorical":
             return trial.suggest_categorical(name, list(self.values))
+        low, high = self.bounds()
         if self.kind == "int":
             return trial.suggest_int(
-                name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+                name, int(low), int(high), step=int(self.step or 1), log=self.log
             )
-        return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+        return trial.suggest_float(name, low, high, step=self.step, log=self.log)
+
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range; a fixed or categorical field has none."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"a {self.kind} field has no range")
+        return self.low, self.high
 
 
 def parse_choice(raw: Any, where: str, check: ValueCheck, numeric: str | None) -> Choice:
@@ -80,7 +88,7 @@ def parse_choice(raw: Any, where: str, check: ValueCheck, numeric: str | None) -
         return _categorical(raw, _MISSING, where, check)
     if isinstance(raw, dict):
         if "choices" in raw:
-            _no_unknown(raw, _CHOICE_KEYS, where)
+            reject_unknown(raw, _CHOICE_KEYS, where, "key")
             if not isinstance(raw["choices"], list):
                 raise CodesignError(f"{where}: 'choices' must be a list, e.g. choices: [8, 4]")
             return _categorical(raw["choices"], raw.get("default", _MISSING), where, check)
@@ -137,7 +145,7 @@ def _categorical(values: list[Any], default: Any, where: str, check: ValueCheck)
 
 
 def _range(raw: dict[str, Any], where: str, check: ValueCheck, numeric: str | None) -> Choice:
-    _no_unknown(raw, _RANGE_KEYS, where)
+    reject_unknown(raw, _RANGE_KEYS, where, "key")
     if numeric is None:
         raise CodesignError(f"{where}: this field takes a value or a list of choices, not a range")
     if "low" not in raw or "high" not in raw:
@@ -180,9 +188,3 @@ def _check(value: Any, where: str, check: ValueCheck) -> None:
         raise CodesignError(f"{where}: {problem}")
 
 
-def _no_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise CodesignError(
-            f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}"
-        )

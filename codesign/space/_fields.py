@@ -57,6 +57,13 @@ def _bits(value: Any) -> str | None:
     return _int_between(1, config.MAX_INT_BITS)(value)
 
 
+def _noise(value: Any) -> str | None:
+    """A noise of the `codesign.quant.NOISES` registry (their one home)."""
+    from codesign.quant import NOISES
+
+    return _one_of(tuple(NOISES.names()))(value)
+
+
 def _optional_scale(value: Any) -> str | None:
     if value is None:
         return None
@@ -86,7 +93,7 @@ LAYER_FIELDS: dict[str, FieldRule] = {
 }
 
 ANNEAL_FIELDS: dict[str, FieldRule] = {
-    "noise": (_one_of(config.NOISES), None),
+    "noise": (_noise, None),
     "strategy": (_one_of(config.STRATEGIES), None),
     "mean": (_one_of(config.ANNEAL_MODES), None),
     "variance": (_one_of(config.ANNEAL_MODES), None),

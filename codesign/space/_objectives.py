@@ -1,4 +1,4 @@
-"""Objectives (accuracy plus any cost metric) and budgets (a cost metric <= a limit).
+"""The objectives and budgets (a cost metric <= a limit) of a space file.
 
 Costs are a pure function of the configuration, so every constraint is checked before
 training: a config over budget is recorded with its costs and never trained. A column name
@@ -11,33 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, reject_unknown
+from codesign.objective import (
+    ACCURACY,
+    ACCURACY_NAMES,
+    DIRECTIONS,
+    Objective,
+    cost_objective,
+    split_cost_column,
+)
 from codesign.space._choice import yaml_number
-
-ACCURACY = "val_accuracy"
-_ACCURACY_NAMES = {"accuracy", "val_accuracy"}
-_DIRECTIONS = ("max", "min")
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One axis of the front: accuracy (maximised) or a cost metric of a cost model."""
-
-    metric: str
-    direction: str
-    cost_model: str | None = None
-
-    @property
-    def column(self) -> str:
-        return self.metric if self.cost_model is None else f"{self.cost_model}.{self.metric}"
-
-    @property
-    def optuna_direction(self) -> str:
-        return "maximize" if self.direction == "max" else "minimize"
-
-    @property
-    def is_accuracy(self) -> bool:
-        return self.cost_model is None
 
 
 @dataclass(frozen=True)
@@ -59,12 +42,6 @@ class Constraint:
         return (value - self.limit) / scale
 
 
-def cost_objective(column: str, direction: str = "min") -> Objective:
-    """`generic.bops` -> the objective minimising that metric."""
-    model, metric = _split_cost(column, "objective")
-    return Objective(metric=metric, direction=direction, cost_model=model)
-
-
 def parse_objectives(raw: Any, where: str) -> list[Objective]:
     if not isinstance(raw, list) or not raw:
         raise CodesignError(
@@ -81,19 +58,18 @@ def parse_objectives(raw: Any, where: str) -> list[Objective]:
 
 def _objective(item: Any, where: str) -> Objective:
     if isinstance(item, str):
-        if item in _ACCURACY_NAMES:
+        if item in ACCURACY_NAMES:
             return Objective(metric=ACCURACY, direction="max")
-        model, metric = _split_cost(item, where)
-        return Objective(metric=metric, direction="min", cost_model=model)
+        return cost_objective(item, where=where)
     if not isinstance(item, dict):
         raise CodesignError(
             f"{where}: write 'accuracy', 'model.metric' or {{cost: model.metric, direction: min}}"
         )
-    _no_unknown(item, {"cost", "cost_model", "metric", "direction"}, where)
+    reject_unknown(item, {"cost", "cost_model", "metric", "direction"}, where, "key")
     direction = item.get("direction")
-    if direction is not None and direction not in _DIRECTIONS:
+    if direction is not None and direction not in DIRECTIONS:
         raise CodesignError(f"{where}: direction {direction!r}; use 'max' or 'min'")
-    model, metric = _cost_of(item, where, allow_accuracy=True)
+    model, metric = _cost_of(item, where)
     if model is None:
         if direction not in (None, "max"):
             raise CodesignError(f"{where}: accuracy is maximised; drop 'direction: min'")
@@ -113,8 +89,12 @@ def parse_constraints(raw: Any, where: str) -> list[Constraint]:
         here = f"{where}: constraints[{i}]"
         if not isinstance(item, dict):
             raise CodesignError(f"{here}: write {{cost: model.metric, max: LIMIT}}")
-        _no_unknown(item, {"cost", "cost_model", "metric", "max"}, here)
-        model, metric = _cost_of(item, here, allow_accuracy=False)
+        reject_unknown(item, {"cost", "cost_model", "metric", "max"}, here, "key")
+        model, metric = _cost_of(item, here)
+        if model is None:
+            raise CodesignError(
+                f"{here}: accuracy is known only after training; budgets apply to costs"
+            )
         limit = yaml_number(item.get("max"))
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             raise CodesignError(f"{here}: 'max' must be a number (the budget), got {limit!r}")
@@ -122,36 +102,19 @@ def parse_constraints(raw: Any, where: str) -> list[Constraint]:
     return constraints
 
 
-def _cost_of(item: dict[str, Any], where: str, allow_accuracy: bool) -> tuple[str | None, str]:
+def _cost_of(item: dict[str, Any], where: str) -> tuple[str | None, str]:
+    """(cost model, metric) named by `cost` or `cost_model` + `metric`; (None, ACCURACY) for
+    the accuracy."""
     if "cost" in item:
         if "cost_model" in item or "metric" in item:
             raise CodesignError(f"{where}: give either 'cost' or 'cost_model' + 'metric'")
-        return _split_cost(item["cost"], where)
+        return split_cost_column(item["cost"], where)
     metric = item.get("metric")
     if not isinstance(metric, str):
         raise CodesignError(f"{where}: missing 'metric' (or 'cost: model.metric')")
-    if metric in _ACCURACY_NAMES and "cost_model" not in item:
-        if not allow_accuracy:
-            raise CodesignError(
-                f"{where}: accuracy is known only after training; budgets apply to costs"
-            )
+    if metric in ACCURACY_NAMES and "cost_model" not in item:
         return None, ACCURACY
     model = item.get("cost_model")
     if not isinstance(model, str) or not model:
         raise CodesignError(f"{where}: missing 'cost_model' for metric '{metric}'")
     return model, metric
-
-
-def _split_cost(text: Any, where: str) -> tuple[str, str]:
-    if not isinstance(text, str) or "." not in text or text.startswith(".") or text.endswith("."):
-        raise CodesignError(
-            f"{where}: {text!r} is not 'cost_model.metric' (e.g. generic.bops)"
-        )
-    model, metric = text.rsplit(".", 1)
-    return model, metric
-
-
-def _no_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise CodesignError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")

@@ -20,9 +20,9 @@ from codesign.data import (
     DatasetInfo,
     DatasetSplits,
     dataset_info,
+    digits_arrays,
     load_dataset,
 )
-from codesign.data._digits import digits_arrays
 from codesign.errors import CodesignError
 
 DIGITS_TOTAL = 1797
@@ -283,7 +283,8 @@ def test_cifar_files_with_wrong_checksums_are_refused(
     "call, culprit",
     [
         (lambda: load_dataset("svhn"), "unknown dataset 'svhn'; choose one of: "),
-        (lambda: dataset_info("digits", crop=4), "dataset 'digits' has no argument 'crop'"),
+        (lambda: dataset_info("digits", crop=4),
+         "dataset 'digits': dataset_args: unknown argument(s) ['crop']"),
         (lambda: dataset_info("imagefolder"), "needs num_classes"),
         (lambda: load_dataset("digits", val_fraction=1.5), "val_fraction=1.5"),
     ],

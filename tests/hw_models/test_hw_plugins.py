@@ -106,15 +106,15 @@ def test_shipped_names_are_reserved(tmp_path):
 BAD_FIELDS = [
     ("clock_hz: 2.0e+8\n", "", "field 'clock_hz' is missing"),
     ("clock_hz: 2.0e+8", "clock_hz: fast", "field 'clock_hz' must be a number, got 'fast'"),
-    ("clock_hz: 2.0e+8", "clok_hz: 2.0e+8", "unknown field(s) clok_hz"),
+    ("clock_hz: 2.0e+8", "clok_hz: 2.0e+8", "top level: unknown field(s) ['clok_hz']"),
     ("padding: up", "padding: sideways", "field 'padding' must be one of up, none"),
     ("macs_per_cycle: 256", "macs_per_cycle: many", "field 'precisions[1].macs_per_cycle'"),
     ("w_bits: 8,", "w_bits: 9.5,", "field 'precisions[0].w_bits' must be an integer"),
     ("energy_per_mac_pj: 0.5", "energy_per_mac_pj: -1",
      "field 'precisions[0].energy_per_mac_pj' must be >= 0"),
     ("holds: weights", "holds: everything", "field 'memory[0].holds' must be one of"),
-    ("bits_per_cycle: 32}", "bits_per_cycle: 32, latency: 3}", "field 'memory[0]' unknown"),
-    ("layer_kinds: [conv, linear]", "layer_kinds: [conv, lstm]", "field 'layer_kinds' unknown"),
+    ("bits_per_cycle: 32}", "bits_per_cycle: 32, latency: 3}", "field 'memory[0]': unknown"),
+    ("layer_kinds: [conv, linear]", "layer_kinds: [conv, lstm]", "field 'layer_kinds': unknown"),
     ("name: bad_asic", "name: Bad Name", "field 'name' must be lowercase"),
 ]
 

@@ -124,7 +124,9 @@ def test_unknown_model_lists_the_choices() -> None:
     "kwargs, culprit",
     [
         ({"width": 0}, "digits_cnn width=0"),
-        ({"depth": 3}, "model 'digits_cnn' has no argument 'depth'; accepted model_args: width"),
+        ({"depth": 3},
+         r"model 'digits_cnn': model_args: unknown argument\(s\) \['depth'\]; "
+         r"allowed: \['width'\]"),
     ],
 )
 def test_bad_model_args_name_the_culprit(kwargs: dict, culprit: str) -> None:

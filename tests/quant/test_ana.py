@@ -1,4 +1,4 @@
-"""The ANA op and quantizer against DESIGN.md section 4: Monte Carlo, finite differences and
+"""The ANA op and quantizer against docs/design.md, "ANA": Monte Carlo, finite differences and
 the full sum over thresholds as references, for every noise and forward strategy."""
 
 import math
@@ -10,10 +10,13 @@ import torch
 from codesign.config import STRATEGIES, AnnealConfig
 from codesign.errors import CodesignError
 from codesign.quant import (
+    MIN_SCALE,
     NOISES,
+    TAIL,
     ANAQuantizer,
     Grid,
     _ana,
+    ana_quantize,
     binary_grid,
     default_beta_s,
     make_quantizer,
@@ -21,8 +24,6 @@ from codesign.quant import (
     signed_grid,
     unsigned_grid,
 )
-from codesign.quant._ana import MIN_SCALE, ana_quantize
-from codesign.quant._noise import TAIL
 
 F64 = torch.float64
 # A scale per noise that spans several thresholds (windows of 2, 2, 3 and 5 thresholds a side).
@@ -345,7 +346,8 @@ def test_bad_input_names_the_culprit(kwargs: dict, culprit: str) -> None:
 @pytest.mark.parametrize(
     "make, culprit",
     [
-        (lambda: AnnealConfig(noise="gumbel"), "gumbel"),
+        (lambda: make_quantizer("weight", "int", 4, "ana", AnnealConfig(noise="gumbel")),
+         "unknown noise 'gumbel'"),
         (lambda: AnnealConfig(strategy="median"), "median"),
         (lambda: make_quantizer("weight", "int", 0, "ana", AnnealConfig()), "0 bits"),
         (lambda: make_quantizer("activation", "int", 4, "ana", AnnealConfig(), per_channel=True),

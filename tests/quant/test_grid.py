@@ -1,4 +1,5 @@
-"""Quantization grids: levels, midpoint thresholds and the hard stair (DESIGN.md section 4)."""
+"""Quantization grids: levels, midpoint thresholds and the hard stair (docs/design.md,
+"ANA")."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""Noise shapes of ANA: CDF and PDF against DESIGN.md section 4, quadrature and samples."""
+"""Noise shapes of ANA: CDF and PDF against docs/design.md, "ANA", quadrature and samples."""
 
 import math
 from collections.abc import Callable
@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from codesign.errors import CodesignError
-from codesign.quant import NOISES, Noise, default_beta_s
-from codesign.quant._noise import TAIL
+from codesign.quant import NOISES, TAIL, Noise, default_beta_s
 
 SCALES = [0.2, 0.5, 1.3]
 STD_PER_S = {
@@ -20,7 +19,7 @@ STD_PER_S = {
 
 
 def table_cdf(name: str, z: float, s: float) -> float:
-    """F(z) as DESIGN.md's table writes it."""
+    """F(z) as the noise table of docs/design.md writes it."""
     if name == "uniform":
         return min(max((z / s + 1) / 2, 0.0), 1.0)
     if name == "triangular":
@@ -33,7 +32,7 @@ def table_cdf(name: str, z: float, s: float) -> float:
 
 
 def table_pdf(name: str, z: float, s: float) -> float:
-    """f(z) as DESIGN.md's table writes it."""
+    """f(z) as the noise table of docs/design.md writes it."""
     if name == "uniform":
         return (abs(z) <= s) / (2 * s)
     if name == "triangular":

@@ -1,9 +1,9 @@
-"""Annealing schedules against hand-computed values (DESIGN.md section 4)."""
+"""Annealing schedules against hand-computed values (docs/design.md, "ANA")."""
 
 import pytest
 
 from codesign.config import AnnealConfig
-from codesign.quant._schedule import AnnealingController, decay, layer_decays, layer_window
+from codesign.quant import AnnealingController, decay, layer_decays, layer_window
 
 # Window [0.2, 0.6] over L = 4 layers: slots of 0.1 starting at 0.2, 0.3, 0.4, 0.5.
 L = 4

@@ -21,10 +21,17 @@ from optuna.trial import TrialState
 from codesign.cli import main
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
-from codesign.search import Manifest, SearchRequest, export_trial, report_study, run_search
-from codesign.search._storage import load_study
+from codesign.record import Key, Status
+from codesign.search import (
+    Manifest,
+    SearchRequest,
+    export_trial,
+    load_study,
+    report_study,
+    run_search,
+)
+from codesign.testing import write_space
 from hw_models import score_config
-from tests.search.conftest import write_space
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +58,11 @@ def test_local_search_stores_trained_trials_and_writes_the_front(finished):
     assert len(trials) == 4
     for trial in trials:
         attrs = trial.user_attrs
-        assert attrs["status"] == "ok" and attrs["epochs"] == 2
-        assert 0.3 < attrs["val_accuracy"] <= 1.0  # ten classes: chance is 0.1
-        assert trial.values[0] == attrs["val_accuracy"]
-        assert attrs["costs"]["generic"]["bops"] == trial.values[1]
-        assert (Path(attrs["checkpoint"]) / "model.pt").is_file()
+        assert attrs[Key.STATUS] == Status.OK and attrs[Key.EPOCHS] == 2
+        assert 0.3 < attrs[Key.VAL_ACCURACY] <= 1.0  # ten classes: chance is 0.1
+        assert trial.values[0] == attrs[Key.VAL_ACCURACY]
+        assert attrs[Key.COSTS]["generic"]["bops"] == trial.values[1]
+        assert (Path(attrs[Key.CHECKPOINT]) / "model.pt").is_file()
     table = pd.read_csv(out / "trials.csv")
     assert sorted(table["number"]) == [t.number for t in trials]
     front = pd.read_csv(out / "pareto.csv")
@@ -74,7 +81,7 @@ def test_rescoring_equals_scoring_from_scratch(finished, tmp_path):
         "val_accuracy", "bitfusion.latency_s", "bitfusion.energy_pj",
         "npu_int8.latency_s", "npu_int8.energy_pj"]
     for trial in complete(stored(out)):
-        cfg = TrialConfig.from_dict(trial.user_attrs["config"])
+        cfg = TrialConfig.from_dict(trial.user_attrs[Key.CONFIG])
         fresh = score_config(cfg, ["generic", "bitfusion", "npu_int8"])
         row = report.frame.set_index("number").loc[trial.number]
         for model, metrics in fresh.items():
@@ -82,7 +89,7 @@ def test_rescoring_equals_scoring_from_scratch(finished, tmp_path):
                 assert row[f"{model}.{metric}"] == pytest.approx(value, rel=1e-12)
     # Re-scoring writes a report and leaves the stored costs alone.
     assert (tmp_path / "pareto.csv").is_file()
-    assert all("bitfusion" not in t.user_attrs["costs"] for t in complete(stored(out)))
+    assert all("bitfusion" not in t.user_attrs[Key.COSTS] for t in complete(stored(out)))
 
 
 def test_export_gives_config_checkpoint_and_layer_costs(finished, tmp_path):
@@ -95,14 +102,14 @@ def test_export_gives_config_checkpoint_and_layer_costs(finished, tmp_path):
     cfg = TrialConfig.from_json_file(paths["config"])
     costs = pd.read_csv(paths["costs_csv"])
     assert list(costs["layer"]) == list(cfg.layers)
-    bops = trial.user_attrs["costs"]["generic"]["bops"]
+    bops = trial.user_attrs[Key.COSTS]["generic"]["bops"]
     assert costs["generic.bops"].sum() == pytest.approx(bops)
     splits = load_dataset(cfg.dataset)
     model = build_model(cfg, splits.info.num_classes, splits.info.in_channels,
                         splits.info.image_size)
     model.load_state_dict(torch.load(paths["checkpoint"], weights_only=True))
     _, val_loader, _ = make_loaders(splits, 256, seed=0)
-    assert evaluate(model, val_loader) == pytest.approx(trial.user_attrs["val_accuracy"])
+    assert evaluate(model, val_loader) == pytest.approx(trial.user_attrs[Key.VAL_ACCURACY])
 
 
 def test_rerun_with_other_objectives_is_refused_with_the_fix(finished, capsys):
@@ -165,9 +172,9 @@ def test_over_budget_configs_are_recorded_and_never_trained(tmp_path):
     assert len(trials) == 3
     for trial in trials:
         attrs = trial.user_attrs
-        assert attrs["status"] == "infeasible" and attrs["feasible"] is False
-        assert "over its budget 1000" in attrs["reason"]
-        assert attrs.get("val_accuracy") is None and attrs["costs"]["generic"]["bops"] > 1000
+        assert attrs[Key.STATUS] == Status.INFEASIBLE and attrs[Key.FEASIBLE] is False
+        assert "over its budget 1000" in attrs[Key.REASON]
+        assert attrs.get("val_accuracy") is None and attrs[Key.COSTS]["generic"]["bops"] > 1000
         assert trial.values[0] == 0.0
     assert not (out / "trials").exists()
     assert time.perf_counter() - started < 60
@@ -180,9 +187,9 @@ def test_capacity_metric_is_recorded_next_to_accuracy_and_costs(tmp_path):
     out = tmp_path / "run"
     run_search(SearchRequest(space=str(space), trials=1, epochs=1, out=out, capacity_samples=4))
     (trial,) = complete(stored(out))
-    assert trial.user_attrs["capacity_2sed"] > 0 and trial.user_attrs["capacity_seconds"] > 0
+    assert trial.user_attrs[Key.CAPACITY_2SED] > 0 and trial.user_attrs["capacity_seconds"] > 0
     table = pd.read_csv(out / "trials.csv")
-    assert table.loc[0, "capacity_2sed"] == pytest.approx(trial.user_attrs["capacity_2sed"])
+    assert table.loc[0, "capacity_2sed"] == pytest.approx(trial.user_attrs[Key.CAPACITY_2SED])
 
 
 def _wait_for_complete(db: Path, count: int, process: subprocess.Popen, limit_s: float) -> None:
@@ -222,7 +229,7 @@ def test_killed_search_resumes_keeping_its_finished_trials(tmp_path):
     assert kept == first
     # A trial cut off while training is marked failed and run again once with its parameters.
     for trial in study.get_trials(states=(TrialState.FAIL,)):
-        retries = [t for t in done if t.user_attrs.get("retry_of") == trial.number]
+        retries = [t for t in done if t.user_attrs.get(Key.RETRY_OF) == trial.number]
         assert len(retries) == 1 and retries[0].params == trial.params
 
 

@@ -19,7 +19,8 @@ from codesign.data import dataset_info
 from codesign.errors import CodesignError
 from codesign.models import create_model
 from codesign.nn import QuantLayer, convert, quantizable_layers
-from codesign.space import ACCURACY, SearchSpace, load_space, shipped_spaces
+from codesign.objective import ACCURACY
+from codesign.space import SearchSpace, load_space, shipped_spaces
 from hw_models import score_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

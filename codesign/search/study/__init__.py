@@ -1,0 +1,25 @@
+"""The life of a study: create it (or check that a resumed one is the same search), queue
+its uniform baselines, repair what a killed run left, run a backend to the budget while
+printing progress, and write the report; and `codesign worker`, which joins a study.
+"""
+
+from codesign.search.study._baselines import enqueue_baselines, uniform_bits, uniform_params
+from codesign.search.study._progress import Progress
+from codesign.search.study._resume import ResumeReport, repair
+from codesign.search.study._run import DEFAULT_RUNS_DIR, SearchRequest, prepare, run_search
+from codesign.search.study._worker import WorkerReport, run_worker
+
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "Progress",
+    "ResumeReport",
+    "SearchRequest",
+    "WorkerReport",
+    "enqueue_baselines",
+    "prepare",
+    "repair",
+    "run_search",
+    "run_worker",
+    "uniform_bits",
+    "uniform_params",
+]
