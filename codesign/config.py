@@ -173,7 +173,13 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrialConfig:
-    """One point of the search: architecture, data, per-layer precision, annealing, budget."""
+    """One point of the search: architecture, data, per-layer precision, annealing, budget.
+
+    `model` / `dataset` are registered names or references to user code (`codesign.refs`).
+    `num_classes` and `input_shape` (one sample, no batch dimension) fix the shapes before any
+    data loads; None reads them from the dataset. `init` is a float state dict of the model
+    that training starts from (a checkpoint or the study's pretrained network).
+    """
 
     model: str
     dataset: str
@@ -182,6 +188,17 @@ class TrialConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     model_args: dict[str, Any] = field(default_factory=dict)
     dataset_args: dict[str, Any] = field(default_factory=dict)
+    num_classes: int | None = None
+    input_shape: tuple[int, ...] | None = None
+    init: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.num_classes is not None and (
+            not isinstance(self.num_classes, int) or self.num_classes < 2
+        ):
+            raise CodesignError(f"num_classes={self.num_classes!r}; use an integer >= 2")
+        if self.input_shape is not None:
+            object.__setattr__(self, "input_shape", checked_shape(self.input_shape))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,6 +229,9 @@ class TrialConfig:
             train=_build(TrainConfig, data.get("train", {}), f"{source}: train"),
             model_args=dict(data.get("model_args", {})),
             dataset_args=dict(data.get("dataset_args", {})),
+            num_classes=data.get("num_classes"),
+            input_shape=data.get("input_shape"),
+            init=data.get("init"),
         )
 
     @classmethod
@@ -224,6 +244,20 @@ class TrialConfig:
         except json.JSONDecodeError as err:
             raise CodesignError(f"trial config {path} is not valid JSON: {err}") from None
         return cls.from_dict(data, source=str(path))
+
+
+def checked_shape(shape: Any, what: str = "input_shape") -> tuple[int, ...]:
+    """One sample's shape (no batch dimension) as a tuple of positive sizes."""
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, list | tuple) or not shape or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape
+    ):
+        raise CodesignError(
+            f"{what}={shape!r}; give one sample's sizes without the batch, e.g. [1, 28, 28] "
+            "or [64]"
+        )
+    return tuple(shape)
 
 
 def _build(kind: type, values: Any, where: str) -> Any:

@@ -13,6 +13,7 @@ trial's `model.pt` loads anywhere with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -27,9 +28,9 @@ import torch
 from torch import nn
 
 from codesign.config import TrialConfig
-from codesign.data import device_loaders, load_dataset
+from codesign.data import DatasetInfo, device_loaders, load_dataset, make_loaders
 from codesign.device import resolve_device
-from codesign.models import create_model
+from codesign.network import float_network
 from codesign.nn import convert, layer_quantizers
 from codesign.quant import AnnealingController
 from codesign.record import Key, Status
@@ -83,10 +84,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_model(cfg: TrialConfig, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    """The float model of `cfg`, converted to its quantized form."""
-    model = create_model(cfg.model, num_classes, in_channels, image_size, **cfg.model_args)
-    return convert(model, cfg)
+def build_model(cfg: TrialConfig) -> nn.Module:
+    """The float model of `cfg` (with the weights of `cfg.init`), converted to its quantized
+    form."""
+    return convert(float_network(cfg), cfg)
+
+
+def with_data_shape(cfg: TrialConfig, info: DatasetInfo) -> TrialConfig:
+    """`cfg` with the classes and input shape it leaves open taken from the loaded data."""
+    return dataclasses.replace(
+        cfg,
+        num_classes=cfg.num_classes or info.num_classes,
+        input_shape=cfg.input_shape or info.input_shape,
+    )
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -244,7 +254,7 @@ def train_trial(
     seed_everything(cfg.train.seed)
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
     info = splits.info
-    model = build_model(cfg, info.num_classes, info.in_channels, info.image_size).to(where)
+    model = build_model(with_data_shape(cfg, info)).to(where)
     train_loader, val_loader, test_loader = device_loaders(
         splits, cfg.train.batch_size, where, seed=cfg.train.seed,
         num_workers=cfg.train.num_workers,
@@ -298,3 +308,12 @@ def train_trial(
         result.checkpoint = str(out_dir)
         save_checkpoint(model, cfg, result, out_dir)
     return result
+
+
+def evaluate_float(cfg: TrialConfig) -> tuple[float, float]:
+    """(validation, test) accuracy of the config's float network with the weights of
+    `cfg.init`: the float reference of a study started from a checkpoint."""
+    splits = load_dataset(cfg.dataset, **cfg.dataset_args)
+    model = float_network(with_data_shape(cfg, splits.info))
+    _, val_loader, test_loader = make_loaders(splits, cfg.train.batch_size, seed=cfg.train.seed)
+    return evaluate(model, val_loader), evaluate(model, test_loader)

@@ -21,10 +21,8 @@ from hw_models._plugins import (
 )
 from hw_models._registry import COST_MODELS
 from hw_models._score import (
-    config_layers,
     layer_cost_table,
     layer_rows,
-    model_layers,
     score_bits,
     score_config,
     score_configs,
@@ -48,7 +46,6 @@ __all__ = [
     "RunMode",
     "TableAccelerator",
     "UncostedLayersWarning",
-    "config_layers",
     "extract_layers",
     "get_cost_model",
     "layer_cost_table",
@@ -56,7 +53,6 @@ __all__ = [
     "list_cost_models",
     "load_plugins",
     "load_yaml_model",
-    "model_layers",
     "score_bits",
     "score_config",
     "score_configs",

@@ -1,5 +1,8 @@
 """One LayerSpec per conv / depthwise / linear layer of a torch model, by forward hooks.
 
+Conv1d and Conv2d are costed alike (a kernel of one or two sizes); inputs may have any shape
+(feature vectors, non-square images, 1-D sequences), batch first.
+
 Extraction runs one forward pass on a zero input of the given shape and records, per costed
 module, its MACs, weight count and activation sizes. Anything else that multiplies
 (other conv kinds, matmul, einsum, attention inside a module we do not cost) is reported by
@@ -82,7 +85,7 @@ class ModelLayers:
 
 
 # Functions that carry most of the arithmetic of a network; a call of one of them outside a
-# costed Conv2d / Linear is reported as uncosted.
+# costed Conv1d / Conv2d / Linear is reported as uncosted.
 _MULTIPLYING_FUNCTIONS = (
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "linear", "bilinear", "matmul", "mm", "bmm", "addmm", "baddbmm", "addbmm", "einsum",
@@ -94,7 +97,7 @@ _MULTIPLYING_FUNCTIONS = (
 def _kind(module: nn.Module) -> str | None:
     from torch import nn
 
-    if isinstance(module, nn.Conv2d):
+    if isinstance(module, nn.Conv1d | nn.Conv2d):
         if module.groups > 1 and module.groups == module.in_channels:
             return "depthwise"
         return "conv"
@@ -142,7 +145,9 @@ def extract_layers(
 
     shape = tuple(int(d) for d in input_shape)
     if len(shape) < 2 or any(d < 1 for d in shape):
-        raise CodesignError(f"input shape {shape} is invalid; give positive sizes like 1,3,32,32")
+        raise CodesignError(
+            f"input shape {shape} is invalid; give positive sizes, batch first, like 1,3,32,32"
+        )
 
     names = {module: name for name, module in model.named_modules()}
     kinds = {module: _kind(module) for module in names}
@@ -182,7 +187,7 @@ def extract_layers(
     except Exception as err:  # a shape mismatch comes from the user's input shape
         raise CodesignError(
             f"model {type(model).__name__} does not run on input shape {shape} ({err}); "
-            "check the input shape / the dataset's image size"
+            "check the input shape / the dataset's sample shape"
         ) from None
     finally:
         for handle in handles:
@@ -197,11 +202,14 @@ def extract_layers(
     report = tuple(uncosted)
     if report:
         message = (
-            f"{len(report)} call(s) in {type(model).__name__} multiply outside a Conv2d / Linear "
-            f"and are not costed (their parameters count as float): {', '.join(report)}"
+            f"{len(report)} call(s) in {type(model).__name__} multiply outside a Conv1d / "
+            f"Conv2d / Linear and are not costed (their parameters count as float): "
+            f"{', '.join(report)}"
         )
         if strict:
-            raise CodesignError(message + "; rewrite them as Conv2d / Linear or use strict=False")
+            raise CodesignError(
+                message + "; rewrite them as Conv1d / Conv2d / Linear or use strict=False"
+            )
         warnings.warn(message, UncostedLayersWarning, stacklevel=2)
     return ModelLayers(
         layers=layers, float_params=int(float_params), input_shape=shape, uncosted=report

@@ -25,11 +25,11 @@ import numpy as np  # noqa: E402
 
 from codesign.config import LayerQuant, TrialConfig  # noqa: E402
 from codesign.errors import CodesignError  # noqa: E402
+from codesign.network import model_layers  # noqa: E402
 from hw_models import (  # noqa: E402
     BitMatrix,
     get_cost_model,
     list_cost_models,
-    model_layers,
     score_bits,
     score_config,
 )
@@ -76,7 +76,7 @@ def time_one_by_one(layers, name: str, count: int) -> float:
     started = time.perf_counter()
     for cfg in cfgs:
         try:
-            score_config(cfg, [name])
+            score_config(cfg, [name], layers)
         except CodesignError:
             pass
     return count / (time.perf_counter() - started)
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="configs scored one by one")
     args = parser.parse_args()
     started = time.perf_counter()
-    layers = model_layers("resnet18", 1000, 3, 224)
+    layers = model_layers("resnet18", 1000, (3, 224, 224))
     extract_s = time.perf_counter() - started
     print(f"resnet18 at 224 x 224: {len(layers.layers)} layers, "
           f"{layers.arrays.macs.sum() / 1e9:.3f} GMACs, extracted in {extract_s:.2f} s")

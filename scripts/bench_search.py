@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from codesign.network import config_costs  # noqa: E402
 from codesign.record import Key, Status  # noqa: E402
 from codesign.search import (  # noqa: E402
     SearchRequest,
@@ -35,7 +36,6 @@ from codesign.search import (  # noqa: E402
 )
 from codesign.space import load_space  # noqa: E402
 from codesign.train import train_trial  # noqa: E402
-from hw_models import score_config  # noqa: E402
 
 UNIFORM_BITS = (8, 4, 2)
 
@@ -68,7 +68,7 @@ def run_baseline(space_name: str, bits: int, seed: int, epochs: int | None) -> d
     space = load_space(space_name)
     cfg = space.fixed_config(w_bits=bits, a_bits=bits, epochs=epochs, seed=seed)
     result = train_trial(cfg)
-    costs = score_config(cfg, space.cost_models)
+    costs = config_costs(cfg, space.cost_models)
     row = {"number": 0, "state": "COMPLETE", "feasible": True,
            "val_accuracy": result.val_accuracy}
     for model, metrics in costs.items():

@@ -85,8 +85,7 @@ def test_trial_reports_hard_quantized_accuracy_curves_and_a_reloadable_checkpoin
 
     state = torch.load(out / "model.pt", weights_only=True)
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
-    info = splits.info
-    fresh = build_model(cfg, info.num_classes, info.in_channels, info.image_size)
+    fresh = build_model(cfg)
     fresh.load_state_dict(state)
     _, val_loader, test_loader = make_loaders(splits, cfg.train.batch_size)
     assert evaluate(fresh, val_loader) == result.val_accuracy

@@ -85,14 +85,15 @@ def trial_capacity(
     `device` (else the config's `train.device`); the spectra are computed on the host.
     """
     from codesign.device import resolve_device
-    from codesign.train import build_model
+    from codesign.train import build_model, with_data_shape
 
     where = resolve_device(device or cfg.train.device)
     if samples < 1:
         raise CodesignError(f"--samples {samples}; use at least one input sample")
     cfg = smoothed_config(cfg)
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
-    info = splits.info
+    # Capacity is a property of random initialisations: starting weights are left out.
+    drawn = dataclasses.replace(with_data_shape(cfg, splits.info), init=None)
     n_train = len(splits.train)
     if samples > n_train:
         raise CodesignError(
@@ -106,7 +107,7 @@ def trial_capacity(
     def model_for_draw(i: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1_000_003 + i)
-            model = build_model(cfg, info.num_classes, info.in_channels, info.image_size)
+            model = build_model(drawn)
         return prepare_smoothed(model.to(where), cfg, inputs)
 
     return measure_capacity(model_for_draw, inputs, draws=draws, zeta=zeta, eps=eps)

@@ -20,9 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Cost one model under one or more cost models: all conv/linear layers at "
         "--w-bits/--a-bits, or per-layer bits from a trial config JSON (--config).",
     )
-    parser.add_argument("--model", help="model registry name (default: the config's model)")
-    parser.add_argument("--input", help="input shape N,C,H,W (default: one image of the "
-                        "dataset's, else the model's natural size)")
+    parser.add_argument("--model", help="registered model or path/to/file.py:function "
+                        "(default: the config's model)")
+    parser.add_argument("--input", help="input shape, batch first: N,C,H,W, N,C,L or N,F "
+                        "(default: one sample of the dataset's, else the model's natural size)")
     parser.add_argument("--dataset", help="dataset whose classes / image size to use")
     parser.add_argument("--num-classes", type=int,
                         help=f"output classes (default: the dataset's, else {DEFAULT_CLASSES})")
@@ -42,12 +43,15 @@ def _input_shape(text: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise CodesignError(f"--input {text!r} must be four integers N,C,H,W") from None
+        raise CodesignError(
+            f"--input {text!r} must be comma-separated integers, batch first (N,C,H,W)"
+        ) from None
 
 
 def _layers_and_bits(args: argparse.Namespace):
     import hw_models
     from codesign.config import TrialConfig
+    from codesign.network import model_layers, network_layers
 
     shape = _input_shape(args.input)
     if args.config is not None:
@@ -56,22 +60,38 @@ def _layers_and_bits(args: argparse.Namespace):
         cfg = TrialConfig.from_json_file(args.config)
         if args.model and args.model != cfg.model:
             raise CodesignError(f"--model {args.model} differs from the config's '{cfg.model}'")
-        layers = hw_models.config_layers(cfg, shape)
+        layers = network_layers(cfg, shape)
         return cfg.model, layers, hw_models.BitMatrix.from_layer_quants([cfg.layers], layers.names)
     if not args.model:
         raise CodesignError("name a model with --model (or give --config)")
-    classes, channels, size = args.num_classes or DEFAULT_CLASSES, None, None
+    classes, sample = args.num_classes or DEFAULT_CLASSES, None
     if args.dataset:
         from codesign.data import dataset_info
 
         info = dataset_info(args.dataset)
         classes = args.num_classes or info.num_classes
-        channels, size = info.in_channels, info.image_size
-    layers = hw_models.model_layers(args.model, classes, channels, size, input_shape=shape)
+        sample = info.input_shape
+    if shape is not None:
+        sample = shape[1:]
+    elif sample is None:
+        sample = _natural_input(args.model)
+    layers = model_layers(args.model, classes, sample, batch_shape=shape)
     n = len(layers.layers)
     w_bits = 8 if args.w_bits is None else args.w_bits
     a_bits = 8 if args.a_bits is None else args.a_bits
     return args.model, layers, hw_models.BitMatrix.from_bits([[w_bits] * n], [[a_bits] * n])
+
+
+def _natural_input(model: str) -> tuple[int, ...]:
+    """The input a registered model was made for; a model of your own needs --input."""
+    from codesign.models import MODELS
+
+    if model not in MODELS:
+        raise CodesignError(
+            f"model '{model}' has no natural input size; give --input N,... or --dataset"
+        )
+    channels, size = MODELS.get(model).natural_input
+    return (channels, size, size)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = _trial_config(args)
     device = args.device or cfg.train.device
     resolve_device(device)
-    out = args.out or Path("runs") / f"train-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    label = re.sub(r"[^\w.-]+", "_", Path(cfg.model).name)  # a reference's file:function
+    out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def show(metrics: dict) -> bool:
         if not args.json:

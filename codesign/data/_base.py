@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from codesign._registry import Registry
 from codesign.errors import reject_unknown
+from codesign.refs import DATASET_GROUP, names_user_code
 
 DATA_ROOT_ENV = "CODESIGN_DATA"
 DEFAULT_DATA_ROOT = Path("~/.cache/codesign/data")
@@ -27,16 +28,19 @@ LOADING_ARGS = ("root", "download", "seed")
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a model and a cost model need to know about the inputs: classes, channels, size."""
+    """What a model and a cost model need to know about the inputs: classes and the shape of
+    one sample. Registered image datasets give channels and a square size; any other dataset
+    gives `shape` (a feature vector, a non-square image, a 1-D sequence)."""
 
     num_classes: int
-    in_channels: int
-    image_size: int
+    in_channels: int = 0
+    image_size: int = 0
+    shape: tuple[int, ...] = ()
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
-        """One sample's shape, (channels, height, width)."""
-        return (self.in_channels, self.image_size, self.image_size)
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape: `shape`, else (channels, height, width)."""
+        return self.shape or (self.in_channels, self.image_size, self.image_size)
 
 
 @dataclass
@@ -90,27 +94,37 @@ def dataset_info(name: str, **dataset_args: Any) -> DatasetInfo:
     Accepts the same arguments as `load_dataset` (`root`, `download` and `seed` are ignored),
     so a trial's `dataset_args` can be passed unchanged.
     """
+    if names_user_code(name, DATASETS, DATASET_GROUP):
+        return load_user_dataset(name, dict(dataset_args)).info
     spec = DATASETS.get(name)
     given = {k: v for k, v in dataset_args.items() if k not in LOADING_ARGS}
     return spec.info(**_options(name, spec, given))
 
 
-def load_dataset(
-    name: str,
-    root: str | os.PathLike[str] | None = None,
-    download: bool = False,
-    seed: int = 0,
-    **dataset_args: Any,
-) -> DatasetSplits:
+def load_dataset(name: str, **dataset_args: Any) -> DatasetSplits:
     """Train / validation / test splits of `name`, read from `root` (downloaded only if asked).
 
     `root` defaults to `$CODESIGN_DATA`, else `~/.cache/codesign/data`. `seed` fixes the
     validation split carved from the training files, so every trial sees the same split.
+    A `name` that is not registered is a user dataset (`load_user_dataset`): every argument
+    goes to its `load` function unchanged.
     """
+    if names_user_code(name, DATASETS, DATASET_GROUP):
+        return load_user_dataset(name, dataset_args)
     spec = DATASETS.get(name)
+    root = dataset_args.pop("root", None)
+    download = bool(dataset_args.pop("download", False))
+    seed = int(dataset_args.pop("seed", 0))
     options = _options(name, spec, dataset_args)
     if root is None:
         root_path, origin = default_data_root()
     else:
         root_path, origin = Path(root).expanduser(), "given as root"
-    return spec.load(root_path, origin, bool(download), int(seed), **options)
+    return spec.load(root_path, origin, download, seed, **options)
+
+
+def load_user_dataset(name: str, dataset_args: dict[str, Any]) -> DatasetSplits:
+    """Splits of a dataset reference (see `codesign.refs`), checked and measured."""
+    from codesign.data._user import load_user
+
+    return load_user(name, dataset_args)

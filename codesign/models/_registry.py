@@ -17,6 +17,7 @@ from torch import nn
 
 from codesign._registry import Registry
 from codesign.errors import CodesignError, reject_unknown
+from codesign.refs import MODEL_GROUP, load_function, names_user_code
 
 ModelBuilder = Callable[..., nn.Module]
 
@@ -74,3 +75,35 @@ def create_model(
     accepted = spec.options()
     reject_unknown(model_args, accepted, f"model '{name}': model_args", "argument")
     return spec.build(num_classes, in_channels, image_size, **model_args)
+
+
+def build_network(
+    name: str, num_classes: int, input_shape: tuple[int, ...], **model_args: Any
+) -> nn.Module:
+    """The float model `name` for `num_classes` classes and inputs of `input_shape` (one
+    sample, no batch dimension): a registered model (square images, (C, S, S)), or a user
+    builder `build(num_classes, input_shape, **model_args) -> nn.Module` named by an
+    entry point of `codesign.models` or a reference (see `codesign.refs`)."""
+    shape = tuple(int(d) for d in input_shape)
+    if not names_user_code(name, MODELS, MODEL_GROUP):
+        MODELS.get(name)
+        if len(shape) != 3 or shape[1] != shape[2]:
+            raise CodesignError(
+                f"model '{name}' takes square images (channels, size, size), not inputs of "
+                f"shape {shape}; use a model of your own (model: path/to/file.py:function)"
+            )
+        return create_model(name, num_classes, shape[0], shape[1], **model_args)
+    build = load_function(name, MODEL_GROUP, "model")
+    try:
+        model = build(num_classes, shape, **model_args)
+    except TypeError as err:
+        raise CodesignError(
+            f"model '{name}' cannot be called as build(num_classes, input_shape, "
+            f"**{sorted(model_args)}) ({err}); give it that signature"
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise CodesignError(
+            f"model '{name}' returned a {type(model).__name__}, not a torch nn.Module; "
+            "return the network from the function"
+        )
+    return model

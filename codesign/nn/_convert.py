@@ -1,6 +1,7 @@
 """Conversion of a float torch model into its quantized form, addressed by module name.
 
-A layer name is the name `model.named_modules()` gives a Conv2d or Linear of the float model.
+A layer name is the name `model.named_modules()` gives a Conv1d, Conv2d or Linear of the float
+model.
 Conversion keeps every name, so the same key addresses the layer in the float model, the
 quantized model and the cost tables. Layers absent from the config stay float; the first and
 last layers are configured like any other.
@@ -14,25 +15,25 @@ from torch import nn
 
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
-from codesign.nn._layers import QuantConv2d, QuantLayer, QuantLinear
+from codesign.nn._layers import QuantConv1d, QuantConv2d, QuantLayer, QuantLinear
 from codesign.quant import Quantizer
 
-QUANTIZABLE = (nn.Conv2d, nn.Linear)
-_QUANTIZED = {nn.Conv2d: QuantConv2d, nn.Linear: QuantLinear}
+QUANTIZABLE = (nn.Conv1d, nn.Conv2d, nn.Linear)
+_QUANTIZED = {nn.Conv1d: QuantConv1d, nn.Conv2d: QuantConv2d, nn.Linear: QuantLinear}
 _LISTED_NAMES = 8
 
 
 def quantizable_layers(model: nn.Module) -> list[str]:
-    """Names of the Conv2d and Linear modules (quantized or not) in registration order."""
+    """Names of the Conv1d, Conv2d and Linear modules (quantized or not) in registration order."""
     return [name for name, module in model.named_modules() if isinstance(module, QUANTIZABLE)]
 
 
 def convert(model: nn.Module, cfg: TrialConfig, per_channel: bool = False) -> nn.Module:
-    """A quantized copy of `model`: every layer named in `cfg.layers` becomes a QuantConv2d or
-    QuantLinear with the quantizers of its `LayerQuant` and `cfg.anneal`.
+    """A quantized copy of `model`: every layer named in `cfg.layers` becomes a QuantConv1d,
+    QuantConv2d or QuantLinear with the quantizers of its `LayerQuant` and `cfg.anneal`.
 
     `per_channel` gives weights one quantum per output channel. The float model is not
-    modified. Raises CodesignError for a name that is not a Conv2d / Linear of the model.
+    modified. Raises CodesignError for a name that is not a conv / linear layer of the model.
     """
     names = quantizable_layers(model)
     _check_names(model, cfg, names)
@@ -82,7 +83,7 @@ def _check_names(model: nn.Module, cfg: TrialConfig, valid: list[str]) -> None:
         shown = ", ".join(valid[:_LISTED_NAMES])
         more = f", ... ({len(valid)} in all)" if len(valid) > _LISTED_NAMES else ""
         if name in modules:
-            what = f"'{name}' is a {type(modules[name]).__name__}, not a Conv2d or Linear"
+            what = f"'{name}' is a {type(modules[name]).__name__}, not a Conv1d, Conv2d or Linear"
         else:
             what = f"unknown layer '{name}'"
         raise CodesignError(

@@ -1,12 +1,15 @@
 """Quantized conv and linear layers: a float layer plus a weight and an input quantizer.
 
-They subclass `nn.Conv2d` / `nn.Linear`, so the parameters keep their names and shapes, code
-that inspects layers by type (cost extraction, fvcore) sees the same layers, and a state dict of
-the quantized model holds the float layer's entries plus the quantizers' buffers. The stored
-weight is the latent float weight that training updates; the forward uses its quantized form.
+They subclass `nn.Conv1d` / `nn.Conv2d` / `nn.Linear`, so the parameters keep their names and
+shapes, code that inspects layers by type (cost extraction, fvcore) sees the same layers, and a
+state dict of the quantized model holds the float layer's entries plus the quantizers' buffers.
+The stored weight is the latent float weight that training updates; the forward uses its
+quantized form.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -53,6 +56,33 @@ class QuantLayer(nn.Module):
         self.input_quantizer = input_q
 
 
+def _quantized_conv(cls: Any, conv: nn.Conv1d | nn.Conv2d, base: type, quant: LayerQuant,
+                    anneal: AnnealConfig, per_channel: bool) -> Any:
+    """A quantized copy of `conv` (parameters copied, not shared) as `cls`, a subclass of
+    `base` (Conv1d or Conv2d)."""
+    if type(conv) is not base:
+        raise CodesignError(
+            f"cannot quantize a {type(conv).__name__} as a {base.__name__}; convert float "
+            "layers only"
+        )
+    layer = cls(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=conv.bias is not None,
+        padding_mode=conv.padding_mode,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
+    _copy_parameters(conv, layer)
+    layer._attach(quant, *build_quantizers(quant, anneal, per_channel))
+    return layer
+
+
 class QuantConv2d(nn.Conv2d, QuantLayer):
     """`nn.Conv2d` (any groups, depthwise included) with quantized weights and inputs."""
 
@@ -65,26 +95,29 @@ class QuantConv2d(nn.Conv2d, QuantLayer):
         per_channel: bool = False,
     ) -> QuantConv2d:
         """A quantized copy of `conv` (parameters copied, not shared)."""
-        if type(conv) is not nn.Conv2d:
-            raise CodesignError(
-                f"cannot quantize a {type(conv).__name__} as a Conv2d; convert float layers only"
-            )
-        layer = cls(
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            stride=conv.stride,
-            padding=conv.padding,
-            dilation=conv.dilation,
-            groups=conv.groups,
-            bias=conv.bias is not None,
-            padding_mode=conv.padding_mode,
-            device=conv.weight.device,
-            dtype=conv.weight.dtype,
-        )
-        _copy_parameters(conv, layer)
-        layer._attach(quant, *build_quantizers(quant, anneal, per_channel))
-        return layer
+        return _quantized_conv(cls, conv, nn.Conv2d, quant, anneal, per_channel)  # type: ignore[no-any-return]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(self.input_quantizer(x), self.quantized_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, {_describe(self.quant)}"
+
+
+class QuantConv1d(nn.Conv1d, QuantLayer):
+    """`nn.Conv1d` (sequences: keyword spotting, time series) with quantized weights and
+    inputs; quantized and costed like a Conv2d."""
+
+    @classmethod
+    def from_float(
+        cls,
+        conv: nn.Conv1d,
+        quant: LayerQuant,
+        anneal: AnnealConfig,
+        per_channel: bool = False,
+    ) -> QuantConv1d:
+        """A quantized copy of `conv` (parameters copied, not shared)."""
+        return _quantized_conv(cls, conv, nn.Conv1d, quant, anneal, per_channel)  # type: ignore[no-any-return]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(

@@ -12,6 +12,7 @@ import pandas as pd
 from codesign.record import Key
 from codesign.report._panels import (
     DOMINATED_COLOUR,
+    FLOAT_COLOUR,
     FRONT_COLOUR,
     KNEE_COLOUR,
     OVER_BUDGET_COLOUR,
@@ -26,8 +27,10 @@ def write_pareto_html(
     objectives: Iterable[Any],
     path: str | Path,
     title: str | None = None,
+    float_accuracy: float | None = None,
 ) -> Path:
-    """Draw accuracy against each cost objective (one panel per cost) as interactive HTML."""
+    """Draw accuracy against each cost objective (one panel per cost) as interactive HTML;
+    `float_accuracy` is drawn as a dashed horizontal line (the float network's)."""
     from plotly.subplots import make_subplots
 
     panels = build_panels(df, objectives)
@@ -37,6 +40,10 @@ def write_pareto_html(
     for col, panel in enumerate(panels, start=1):
         for trace in _traces(panel, panels, show_legend=col == 1, bottom=bottom):
             figure.add_trace(trace, row=1, col=col)
+        if float_accuracy is not None:
+            figure.add_hline(y=float_accuracy, line_dash="dash", line_color=FLOAT_COLOUR,
+                             annotation_text=f"float network {float_accuracy:.4f}",
+                             row=1, col=col)
         figure.update_xaxes(title_text=f"{panel.x.column} ({panel.x.direction})",
                             type="log" if panel.log_x else "linear", row=1, col=col)
     figure.update_yaxes(title_text=f"{panels[0].y.column} ({panels[0].y.direction})",

@@ -25,6 +25,7 @@ DOMINATED_COLOUR = "#b0b0b0"
 FRONT_COLOUR = "#1f5fbf"
 KNEE_COLOUR = "#d62728"
 OVER_BUDGET_COLOUR = "#ff7f0e"
+FLOAT_COLOUR = "#2ca02c"
 # Span (max / min) beyond which a positive axis is drawn on a log scale.
 _LOG_SPAN = 100.0
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from codesign.report._panels import (
     DOMINATED_COLOUR,
+    FLOAT_COLOUR,
     FRONT_COLOUR,
     KNEE_COLOUR,
     OVER_BUDGET_COLOUR,
@@ -23,8 +24,10 @@ def write_pareto_png(
     path: str | Path,
     title: str | None = None,
     dpi: int = 120,
+    float_accuracy: float | None = None,
 ) -> Path:
-    """Draw accuracy against each cost objective (one panel per cost) and save it as PNG."""
+    """Draw accuracy against each cost objective (one panel per cost) and save it as PNG;
+    `float_accuracy` is drawn as a dashed horizontal line (the float network's)."""
     from matplotlib.figure import Figure
     from matplotlib.transforms import blended_transform_factory
 
@@ -54,6 +57,9 @@ def write_pareto_png(
             # Points drawn in axes coordinates do not widen the x range by themselves.
             ax.dataLim.update_from_data_x(panel.over_budget[x].to_numpy(float), ignore=False)
             ax.autoscale_view()
+        if float_accuracy is not None:
+            ax.axhline(float_accuracy, ls="--", lw=1.0, c=FLOAT_COLOUR,
+                       label=f"float network {float_accuracy:.4f}")
         if panel.log_x:
             ax.set_xscale("log")
         if panel.log_y:

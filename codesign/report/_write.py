@@ -19,9 +19,11 @@ def write_report(
     objectives: Iterable[Any],
     out_dir: str | Path,
     title: str | None = None,
+    float_accuracy: float | None = None,
 ) -> dict[str, Path]:
     """Write trials.csv, pareto.csv and, with two objectives or more, pareto.png and
-    pareto.html into `out_dir`; return their paths by kind (trials, pareto, png, html)."""
+    pareto.html into `out_dir`; return their paths by kind (trials, pareto, png, html).
+    `float_accuracy` (the float network's) is drawn as a line on both figures."""
     parsed = as_objectives(objectives)
     out = Path(out_dir)
     paths = {
@@ -29,6 +31,8 @@ def write_report(
         "pareto": write_pareto_csv(df, parsed, out / "pareto.csv"),
     }
     if len(parsed) >= 2:
-        paths["png"] = write_pareto_png(df, parsed, out / "pareto.png", title=title)
-        paths["html"] = write_pareto_html(df, parsed, out / "pareto.html", title=title)
+        paths["png"] = write_pareto_png(df, parsed, out / "pareto.png", title=title,
+                                        float_accuracy=float_accuracy)
+        paths["html"] = write_pareto_html(df, parsed, out / "pareto.html", title=title,
+                                          float_accuracy=float_accuracy)
     return paths

@@ -8,10 +8,12 @@ at the first trial.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from codesign.config import AnnealConfig
+from codesign.config import AnnealConfig, checked_shape
 from codesign.errors import CodesignError, reject_unknown
+from codesign.refs import canonical
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
     ANNEAL_FIELDS,
@@ -20,6 +22,7 @@ from codesign.space._fields import (
     TRAIN_FIELDS,
     FieldRule,
 )
+from codesign.space._init import parse_init
 from codesign.space._objectives import parse_constraints, parse_objectives
 from codesign.space._rules import LayerRule
 from codesign.space._space import SearchSpace
@@ -27,6 +30,7 @@ from codesign.space._space import SearchSpace
 _TOP_KEYS = {
     "name", "description", "model", "model_args", "dataset", "dataset_args",
     "train", "layers", "overrides", "anneal", "objectives", "constraints", "resources",
+    "input_shape", "num_classes", "init",
 }
 # What one trial reserves on a Ray cluster; `--cpus-per-trial` / `--gpus-per-trial` win.
 RESOURCE_KEYS = ("cpus_per_trial", "gpus_per_trial")
@@ -43,7 +47,10 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
             raise CodesignError(f"{where}: missing field '{key}'")
     for key in ("model", "dataset"):
         if not isinstance(raw[key], str) or not raw[key]:
-            raise CodesignError(f"{where}: '{key}' must be a registered name")
+            raise CodesignError(
+                f"{where}: '{key}' must be a registered name, path/to/file.py:function or "
+                "package.module:function"
+            )
     for key in ("model_args", "dataset_args"):
         if not isinstance(raw.get(key, {}), dict):
             raise CodesignError(f"{where}: '{key}' must be a mapping of keyword arguments")
@@ -60,11 +67,12 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         (f"overrides[{i}]", {**layer_fields, **r.fields}) for i, r in enumerate(rules)
     ]:
         _check_pow2_bits(fields_, f"{where}: {scope}")
+    base_dir = _base_dir(source)
     space = SearchSpace(
         name=str(raw.get("name", default_name)),
         source=source,
-        model=raw["model"],
-        dataset=raw["dataset"],
+        model=canonical(raw["model"], base_dir),
+        dataset=canonical(raw["dataset"], base_dir),
         model_args=dict(raw.get("model_args", {})),
         dataset_args=dict(raw.get("dataset_args", {})),
         layer_fields=layer_fields,
@@ -76,9 +84,35 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         raw=raw,
         description=str(raw.get("description", "")),
         resources=_resources(raw.get("resources"), where),
+        num_classes=_num_classes(raw.get("num_classes"), where),
+        input_shape=_input_shape(raw.get("input_shape"), where),
+        init=parse_init(raw.get("init"), base_dir, where),
     )
     _check_registered(space, where)
     return space
+
+
+def _base_dir(source: str) -> Path | None:
+    """The folder of the space file, against which file references resolve."""
+    path = Path(source)
+    return path.resolve().parent if path.is_file() or path.is_absolute() else None
+
+
+def _num_classes(raw: Any, where: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 2:
+        raise CodesignError(f"{where}: num_classes is {raw!r}; use an integer >= 2")
+    return raw
+
+
+def _input_shape(raw: Any, where: str) -> tuple[int, ...] | None:
+    if raw is None:
+        return None
+    try:
+        return checked_shape(raw)
+    except CodesignError as err:
+        raise CodesignError(f"{where}: {err}") from None
 
 
 def _resources(raw: Any, where: str) -> dict[str, float]:
@@ -169,12 +203,19 @@ def _check_registered(space: SearchSpace, where: str) -> None:
     """Unknown model, dataset or estimator names fail at load time, not at the first trial."""
     from codesign.data import DATASETS
     from codesign.models import MODELS
+    from codesign.refs import DATASET_GROUP, MODEL_GROUP, load_function, names_user_code
 
-    for kind, registry, name in (("model", MODELS, space.model),
-                                 ("dataset", DATASETS, space.dataset)):
-        if name not in registry:
+    for kind, registry, name, group in (("model", MODELS, space.model, MODEL_GROUP),
+                                        ("dataset", DATASETS, space.dataset, DATASET_GROUP)):
+        if names_user_code(name, registry, group):
+            try:
+                load_function(name, group, kind)
+            except CodesignError as err:
+                raise CodesignError(f"{where}: {err}") from None
+        elif name not in registry:
             raise CodesignError(
                 f"{where}: unknown {kind} '{name}'; choose one of: {', '.join(registry.names())}"
+                ", or give path/to/file.py:function"
             )
     from codesign.quant import ESTIMATORS
 

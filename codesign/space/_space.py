@@ -23,6 +23,7 @@ from codesign.errors import CodesignError
 from codesign.objective import Objective
 from codesign.space._choice import Choice
 from codesign.space._fields import AUTO_FORMAT
+from codesign.space._init import InitSpec
 from codesign.space._objectives import Constraint
 from codesign.space._rules import LayerRule
 
@@ -51,22 +52,45 @@ class SearchSpace:
     raw: dict[str, Any] = field(repr=False)
     description: str = ""
     resources: dict[str, float] = field(default_factory=dict)
+    num_classes: int | None = None
+    input_shape: tuple[int, ...] | None = None
+    init: InitSpec | None = None
     _layers: list[str] | None = field(default=None, repr=False)
+    _shape: tuple[int, tuple[int, ...]] | None = field(default=None, repr=False)
+
+    # ---- the data -----------------------------------------------------------------------
+    def data_shape(self) -> tuple[int, tuple[int, ...]]:
+        """(classes, one sample's shape): declared in the file, else read from the dataset
+        (a user dataset is loaded once for it)."""
+        if self._shape is None:
+            from codesign.network import data_shape
+
+            probe = TrialConfig(model=self.model, dataset=self.dataset,
+                                dataset_args=dict(self.dataset_args),
+                                num_classes=self.num_classes, input_shape=self.input_shape)
+            try:
+                self._shape = data_shape(probe)
+            except CodesignError as err:
+                raise CodesignError(f"search space {self.source}: {err}") from None
+        return self._shape
+
+    def float_model(self) -> Any:
+        """The float model the space searches (random weights)."""
+        from codesign.models import build_network
+
+        classes, shape = self.data_shape()
+        try:
+            return build_network(self.model, classes, shape, **self.model_args)
+        except CodesignError as err:
+            raise CodesignError(f"search space {self.source}: {err}") from None
 
     # ---- the model's layers -------------------------------------------------------------
     def layer_names(self) -> list[str]:
         """Quantizable layers of the float model, in registration order (built once)."""
         if self._layers is None:
-            from codesign.data import dataset_info
-            from codesign.models import create_model
             from codesign.nn import quantizable_layers
 
-            info = dataset_info(self.dataset, **self.dataset_args)
-            model = create_model(
-                self.model, info.num_classes, info.in_channels, info.image_size,
-                **self.model_args,
-            )
-            names = list(quantizable_layers(model))
+            names = list(quantizable_layers(self.float_model()))
             if not names:
                 raise CodesignError(
                     f"search space {self.source}: model '{self.model}' has no conv or linear "
@@ -144,6 +168,7 @@ class SearchSpace:
         if seed is not None:
             train["seed"] = seed
         where = f"search space {self.source}"
+        classes, shape = self.data_shape()
         try:
             return TrialConfig(
                 model=self.model,
@@ -153,6 +178,9 @@ class SearchSpace:
                 train=TrainConfig(**train),
                 model_args=dict(self.model_args),
                 dataset_args=dict(self.dataset_args),
+                num_classes=classes,
+                input_shape=shape,
+                init=self.init.checkpoint if self.init else None,
             )
         except CodesignError as err:
             raise CodesignError(f"{where}: {err}") from None

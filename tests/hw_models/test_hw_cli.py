@@ -8,7 +8,8 @@ import pytest
 
 from codesign import cli
 from codesign.config import LayerQuant, TrialConfig
-from hw_models import COST_MODELS, score_config
+from codesign.network import config_costs as score_config
+from hw_models import COST_MODELS
 
 
 def run_cli(*argv):
@@ -72,7 +73,7 @@ def test_cost_text_table(capsys):
 
 @pytest.mark.parametrize("argv, culprit", [
     (["--model", "digits_cnn", "--input", "1,1,8,8", "--hw", "generic,tpu_v9"], "'tpu_v9'"),
-    (["--model", "digits_cnn", "--input", "1,1,8", "--hw", "generic"], "N,C,H,W"),
+    (["--model", "digits_cnn", "--input", "1,1,8", "--hw", "generic"], "takes square images"),
     (["--model", "no_such_net", "--input", "1,1,8,8"], "'no_such_net'"),
     (["--model", "digits_cnn", "--w-bits", "12", "--hw", "npu_int8"], "layer 'conv1'"),
 ])

@@ -84,7 +84,7 @@ class WithMatmul(nn.Module):
     def __init__(self):
         super().__init__()
         self.proj = nn.Linear(4, 4)
-        self.temporal = nn.Conv1d(4, 4, 1)
+        self.temporal = nn.ConvTranspose1d(4, 4, 1)
 
     def forward(self, x):
         y = self.proj(x)
@@ -96,9 +96,9 @@ def test_uncosted_layers_are_named_in_a_warning_or_an_error():
     with pytest.warns(UncostedLayersWarning) as record:
         layers = extract_layers(WithMatmul(), (2, 4))
     message = str(record[0].message)
-    assert "temporal [conv1d]" in message and "(top level) [" in message
+    assert "temporal [conv_transpose1d]" in message and "(top level) [" in message
     assert [layer.name for layer in layers.layers] == ["proj"]
-    assert layers.float_params == 4 + 4 * 4 + 4  # proj bias, conv1d weight and bias
+    assert layers.float_params == 4 + 4 * 4 + 4  # proj bias, transposed conv weight and bias
     with pytest.raises(CodesignError, match="temporal"):
         extract_layers(WithMatmul(), (2, 4), strict=True)
 

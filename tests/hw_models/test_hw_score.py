@@ -1,18 +1,17 @@
-"""The glue the search uses: TrialConfig in, {cost model: {metric: value}} out, cached."""
+"""The glue the search uses: TrialConfig and its model's layers in, {cost model: {metric:
+value}} out; the layers built once per architecture by `codesign.network`."""
 
 import numpy as np
 import pytest
 
 from codesign.config import LayerQuant, TrialConfig
 from codesign.errors import CodesignError
-from hw_models import (
-    BitMatrix,
-    config_layers,
-    layer_cost_table,
-    model_layers,
-    score_config,
-    score_configs,
-)
+from codesign.network import config_costs as score_config
+from codesign.network import configs_costs as score_configs
+from codesign.network import cost_table as layer_cost_table
+from codesign.network import model_layers
+from codesign.network import network_layers as config_layers
+from hw_models import BitMatrix
 
 # digits_cnn at 8x8 (hand count): conv1 1x16x3x3 on 8x8, conv2 16->32 on 8x8, pool to 4x4,
 # conv3 32->64 on 4x4, fc 256 -> 10.
@@ -54,8 +53,8 @@ def test_layers_absent_stay_float_and_unknown_layers_are_named():
     assert got["float_macs"] == sum(DIGITS_MACS.values()) - DIGITS_MACS["conv1"]
     with pytest.raises(CodesignError, match="layer 'conv9'.*conv1, conv2, conv3, fc"):
         score_config(digits(conv9=LayerQuant.of(8, 8)), "generic")
-    with pytest.raises(CodesignError, match="not square"):
-        score_config(digits(), "generic", input_shape=(1, 1, 8, 6))
+    with pytest.raises(CodesignError, match="takes square images"):
+        score_config(digits(), "generic", batch_shape=(1, 1, 8, 6))
 
 
 def test_many_configs_in_one_pass_equal_one_by_one():
@@ -89,7 +88,7 @@ def test_layer_table_rows_add_up_to_totals():
 
 
 def test_registry_resnet18_matches_torchvision(resnet18_layers):
-    layers = model_layers("resnet18", 1000, 3, 224)
+    layers = model_layers("resnet18", 1000, (3, 224, 224))
     assert [s.macs for s in layers.layers] == [s.macs for s in resnet18_layers.layers]
     assert layers.names == resnet18_layers.names
     bits = BitMatrix.uniform(len(layers.layers), 8, 8)

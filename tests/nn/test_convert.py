@@ -228,7 +228,7 @@ def test_state_dict_round_trip_gives_the_same_quantized_network():
     "layers, culprit",
     [
         ({"layer9.conv": LayerQuant()}, r"unknown layer 'layer9.conv'.*conv1, layer1.0.conv1"),
-        ({"bn1": LayerQuant()}, "'bn1' is a BatchNorm2d, not a Conv2d or Linear"),
+        ({"bn1": LayerQuant()}, "'bn1' is a BatchNorm2d, not a Conv1d, Conv2d or Linear"),
         ({"fc": LayerQuant(w_bits=4, estimator="mirror_descent")}, "layer 'fc': mirror descent"),
         ({"fc": LayerQuant(estimator="adahessian")}, "layer 'fc': unknown estimator 'adahessian'"),
     ],

@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 from codesign.cli import main
 from codesign.config import TrialConfig
 from codesign.errors import CodesignError
+from codesign.network import config_costs as score_config
 from codesign.record import Key, Status
 from codesign.search import (
     Manifest,
@@ -31,7 +32,6 @@ from codesign.search import (
     run_search,
 )
 from codesign.testing import write_space
-from hw_models import score_config
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +105,7 @@ def test_export_gives_config_checkpoint_and_layer_costs(finished, tmp_path):
     bops = trial.user_attrs[Key.COSTS]["generic"]["bops"]
     assert costs["generic.bops"].sum() == pytest.approx(bops)
     splits = load_dataset(cfg.dataset)
-    model = build_model(cfg, splits.info.num_classes, splits.info.in_channels,
-                        splits.info.image_size)
+    model = build_model(cfg)
     model.load_state_dict(torch.load(paths["checkpoint"], weights_only=True))
     _, val_loader, _ = make_loaders(splits, 256, seed=0)
     assert evaluate(model, val_loader) == pytest.approx(trial.user_attrs[Key.VAL_ACCURACY])

@@ -18,10 +18,10 @@ from codesign.config import LayerQuant, TrialConfig
 from codesign.data import dataset_info
 from codesign.errors import CodesignError
 from codesign.models import create_model
+from codesign.network import config_costs as score_config
 from codesign.nn import QuantLayer, convert, quantizable_layers
 from codesign.objective import ACCURACY
 from codesign.space import SearchSpace, load_space, shipped_spaces
-from hw_models import score_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from codesign.record import Key, Status
+from codesign.refs import check_unchanged
 from codesign.search.backends._registry import BACKENDS, Resources
 from codesign.search.backends._samplers import make_sampler
 from codesign.search.store import SearchSettings, open_storage
@@ -27,6 +28,7 @@ from codesign.search.trial import (
     run_trial,
     this_process,
 )
+from codesign.search.trial._float import ensure_float_network
 
 
 def _claimed(study) -> int:
@@ -73,7 +75,9 @@ def work(
     study.sampler = make_sampler(
         settings.sampler, seed=settings.seed + existing + seed_offset, n_trials=target
     )
+    check_unchanged(settings.references, "start a new study from the changed file")
     space = settings.load_space()
+    ensure_float_network(study, settings, space)
     ran = failures = 0
     while _claimed(study) < target and failures < MAX_FAILURES_IN_A_ROW:
         trial = study.ask()

@@ -1,7 +1,7 @@
 """Export one trial of a study: its configuration, checkpoint and per-layer cost table.
 
 The folder is self-contained: `config.json` retrains with `codesign train --config`, the state
-dict `model.pt` loads with `torch.load(weights_only=True)` into `codesign.train.build_model`,
+dict `model.pt` loads with `torch.load(weights_only=True)` into `codesign.train.build_model(cfg)`,
 and `costs.csv` / `costs.json` give every layer's precision and costs under the study's cost
 models (and any given with `hw`).
 """
@@ -27,7 +27,7 @@ def export_trial(
     import pandas as pd
 
     from codesign.config import TrialConfig
-    from hw_models import layer_cost_table, score_config
+    from codesign.network import config_costs, cost_table
 
     study = load_study(manifest)
     settings = SearchSettings.of_study(study)
@@ -48,14 +48,14 @@ def export_trial(
         )
     cfg = TrialConfig.from_dict(raw, source=f"trial {trial_number}")
     hw_names = list(dict.fromkeys([*settings.hw, *(hw or [])]))
-    rows = layer_cost_table(cfg, hw_names)
+    rows = cost_table(cfg, hw_names)
 
     dest.mkdir(parents=True, exist_ok=True)
     paths = {"config": dest / "config.json", "costs_csv": dest / "costs.csv",
              "costs_json": dest / "costs.json", "result": dest / "result.json"}
     paths["config"].write_text(cfg.to_json() + "\n")
     pd.DataFrame(rows).to_csv(paths["costs_csv"], index=False)
-    totals = score_config(cfg, hw_names)
+    totals = config_costs(cfg, hw_names)
     paths["costs_json"].write_text(json.dumps({"layers": rows, "totals": totals}, indent=2))
     result: dict[str, Any] = {key: trial.user_attrs.get(key) for key in RESULT_KEYS}
     result["trial"] = trial_number

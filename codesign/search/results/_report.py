@@ -21,6 +21,7 @@ from codesign.search.results._frame import trials_frame
 from codesign.search.results._rescore import rescore, stored_configs
 from codesign.search.store import Manifest, SearchSettings, load_study, objectives_for
 from codesign.search.trial import constraint_values, within_budgets
+from codesign.search.trial._float import float_reference
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from codesign.space import SearchSpace
 
 SUMMARY_FILE = "summary.json"
+DROP_COLUMN = "accuracy_drop"
 REFERENCE_MARGIN = 1.1
 
 
@@ -44,9 +46,11 @@ class SearchReport:
     knee: int | None
     front: list[int]
     table: str
+    float_reference: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
+            "float_reference": self.float_reference,
             "objectives": [o.column for o in self.objectives],
             "trials": int(len(self.frame)),
             "complete": int((self.frame["state"] == "COMPLETE").sum()) if len(self.frame) else 0,
@@ -59,6 +63,8 @@ class SearchReport:
 
 def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None) -> SearchReport:
     """Read the study, re-score it when `hw` names cost models, and write the report files."""
+    import pandas as pd
+
     from codesign.report import report_frame, summary_table, write_report
 
     study = load_study(manifest)
@@ -71,8 +77,13 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     else:
         objectives = settings.objective_list
         frame = trials_frame(trials)
+    reference = float_reference(study)
+    float_accuracy = reference["val_accuracy"] if reference else None
+    if float_accuracy is not None and "val_accuracy" in frame.columns:
+        frame[DROP_COLUMN] = float_accuracy - pd.to_numeric(frame["val_accuracy"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_report(frame, objectives, run_dir, title=f"{space.name}: {study.study_name}")
+    paths = write_report(frame, objectives, run_dir, title=f"{space.name}: {study.study_name}",
+                         float_accuracy=float_accuracy)
     ranked = report_frame(frame, objectives)
     front = sorted(int(n) for n in ranked.loc[ranked["on_front"], "number"])
     knee_rows = ranked.loc[ranked["knee"], "number"]
@@ -84,12 +95,23 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
         hypervolume=space_hypervolume(frame, space, objectives),
         knee=int(knee_rows.iloc[0]) if len(knee_rows) else None,
         front=front,
-        table=summary_table(frame, objectives),
+        table=_with_reference(summary_table(frame, objectives), reference),
+        float_reference=reference,
     )
     summary_path = run_dir / SUMMARY_FILE
     summary_path.write_text(json.dumps(report.summary(), indent=2) + "\n")
     report.paths["summary"] = summary_path
     return report
+
+
+def _with_reference(table: str, reference: dict[str, Any] | None) -> str:
+    """The front table, preceded by the float network's accuracy when the study has one."""
+    if not reference:
+        return table
+    test = reference.get("test_accuracy")
+    line = f"float reference: val acc {reference['val_accuracy']:.4f}"
+    line += f", test acc {test:.4f}" if test is not None else ""
+    return f"{line} ({DROP_COLUMN} = float val acc - trial val acc)\n{table}"
 
 
 def rescored_frame(trials: list, space: SearchSpace, hw: list[str]) -> pd.DataFrame:
@@ -107,13 +129,13 @@ def rescored_frame(trials: list, space: SearchSpace, hw: list[str]) -> pd.DataFr
 
 def reference_costs(space: SearchSpace, columns: list[str]) -> dict[str, float]:
     """Costs of the space's most precise configuration (every layer at its highest bits)."""
-    from hw_models import score_config
+    from codesign.network import config_costs
 
     w_top = _top_bits(space, "w_bits")
     a_top = _top_bits(space, "a_bits")
     cfg = space.fixed_config(w_bits=w_top, a_bits=a_top)
     models = sorted({c.rsplit(".", 1)[0] for c in columns})
-    costs = score_config(cfg, models)
+    costs = config_costs(cfg, models)
     return {c: costs[c.rsplit(".", 1)[0]][c.rsplit(".", 1)[1]] for c in columns}
 
 

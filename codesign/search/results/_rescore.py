@@ -38,7 +38,8 @@ def rescore(
 ) -> tuple[dict[int, Costs], dict[int, dict[str, str]]]:
     """Costs of each config under each cost model in `hw`, and refusals (model -> reason) of
     the configs a model cannot run."""
-    from hw_models import get_cost_model, score_configs
+    from codesign.network import configs_costs
+    from hw_models import get_cost_model
 
     costs: dict[int, Costs] = {number: {} for number in configs}
     refusals: dict[int, dict[str, str]] = {number: {} for number in configs}
@@ -48,7 +49,7 @@ def rescore(
     for ref in hw:
         name = get_cost_model(ref).name
         try:
-            totals = score_configs([configs[n] for n in numbers], [ref])[name]
+            totals = configs_costs([configs[n] for n in numbers], [ref])[name]
         except CodesignError:
             totals = None  # some config is refused: score one by one to find which
         for row, number in enumerate(numbers):

@@ -1,9 +1,9 @@
 """What every process of one search must agree on, stored with the study itself.
 
 The study's user attributes hold the space (its validated YAML mapping), the objectives, the
-cost models scored, the epochs and seed; any process that can reach the storage (a Ray task, a
-worker on another machine, `codesign pareto`) rebuilds the same search from the storage URL
-and study name alone.
+cost models scored, the epochs and seed, and the hashes of the user's files it references; any
+process that can reach the storage (a Ray task, a worker on another machine, `codesign pareto`)
+rebuilds the same search from the storage URL and study name alone.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class SearchSettings:
     epochs: int | None = None
     run_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of each file the space's model / dataset references name.
+    references: dict[str, str] = field(default_factory=dict)
 
     def load_space(self) -> SearchSpace:
         return space_from_dict(self.space, source=self.space_source)

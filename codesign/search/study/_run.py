@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from codesign.errors import CodesignError
 from codesign.record import Key
+from codesign.refs import check_unchanged, file_hashes
 from codesign.search.backends import BACKENDS, SAMPLERS, Resources
 from codesign.search.results import SearchReport, report_study
 from codesign.search.store import (
@@ -30,6 +31,7 @@ from codesign.search.store import (
 )
 from codesign.search.study._baselines import enqueue_baselines
 from codesign.search.study._resume import repair
+from codesign.search.trial._float import check_space_code, ensure_float_network
 
 if TYPE_CHECKING:
     import optuna
@@ -90,6 +92,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
 
     request.check()
     space = load_space(request.space)
+    check_space_code(space)
     _device(request, space)
     objectives = objectives_for(space, request.hw)
     hw = scored_models(space, request.hw)
@@ -102,7 +105,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     _check_run_dir(run_dir, manifest)
     settings = SearchSettings(
         space=space.raw,
-        space_source=space.source,
+        space_source=_absolute(space.source),
         objectives=[o.to_dict() for o in objectives],
         hw=hw,
         sampler=request.sampler,
@@ -110,11 +113,19 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         epochs=request.epochs,
         run_dir=str(run_dir),
         extra=_extra(request),
+        references=file_hashes(space.model, space.dataset),
     )
     study = _open_or_create(manifest, settings, request.trials if request.baselines else 0)
     settings = SearchSettings.of_study(study)
     manifest.write(run_dir)
     return manifest, settings, run_dir
+
+
+def _absolute(source: str) -> str:
+    """A space file's path made absolute, so that processes started elsewhere (Ray tasks,
+    workers) resolve the file references beside it the same way."""
+    path = Path(source)
+    return str(path.resolve()) if path.is_file() else source
 
 
 def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
@@ -184,6 +195,7 @@ def _check_same_search(
             f"study '{manifest.study}' was made from another version of space "
             f"{stored.space_source}; {fix}"
         )
+    check_unchanged(stored.references, fix)
     if stored.objectives != asked.objectives:
         raise CodesignError(
             f"study '{manifest.study}' optimises {stored.columns}, not {asked.columns}; "
@@ -229,6 +241,7 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     )
     out.flush()
     if remaining > 0:
+        ensure_float_network(study, settings, settings.load_space(), out)
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
             _run_backend(request, manifest, run_dir, settings.load_space())
     return report_study(manifest, run_dir)

@@ -15,6 +15,7 @@ constraints); their `val_accuracy` attribute stays empty.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,11 @@ def run_trial(
     device: str | None = None,
 ) -> list[float]:
     """Sample, cost, check budgets, train if feasible, record; return the objective values."""
+    from codesign.search.trial._float import start_weights
     from codesign.train import train_trial
 
     cfg = space.sample(trial, epochs=settings.epochs, seed=settings.seed)
+    cfg = dataclasses.replace(cfg, init=start_weights(space, settings))
     costs, refusals = score(cfg, settings.hw)
     constraints = constraint_values(space, costs, refusals)
     feasible = within_budgets(constraints)

@@ -22,14 +22,15 @@ Costs = dict[str, dict[str, float]]
 def score(cfg: TrialConfig, hw: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
     """Costs under each cost model, and the refusals (model -> reason) of models that cannot
     run the config. Pure: the same config always gives the same costs."""
-    from hw_models import get_cost_model, score_config
+    from codesign.network import config_costs
+    from hw_models import get_cost_model
 
     costs: dict[str, dict[str, float]] = {}
     refusals: dict[str, str] = {}
     for ref in hw:
         name = get_cost_model(ref).name
         try:
-            costs.update(score_config(cfg, [ref]))
+            costs.update(config_costs(cfg, [ref]))
         except CodesignError as err:
             refusals[name] = str(err)
     return costs, refusals
