@@ -30,8 +30,10 @@ from codesign.train import (
     evaluate,
     train_step,
     train_trial,
+    with_data_shape,
 )
 
+DIGITS = load_dataset("digits").info
 HAS_CUDA = torch.cuda.is_available()
 needs_no_cuda = pytest.mark.skipif(HAS_CUDA, reason="checks the error of a machine without CUDA")
 
@@ -203,7 +205,7 @@ def test_training_steps_read_no_tensor_on_the_host(monkeypatch: pytest.MonkeyPat
     reads its step counter, a host tensor of torch's own."""
     cfg = digits_config(optimizer="sgd", lr=0.05)
     cfg = dataclasses.replace(cfg, anneal=dataclasses.replace(cfg.anneal, strategy=strategy))
-    model = build_model(cfg, 10, 1, 8)
+    model = build_model(with_data_shape(cfg, DIGITS))
     train, _, _ = device_loaders(load_dataset("digits"), 64, torch.device("cpu"))
     batches = list(train)[:20]
     controller = AnnealingController(layer_quantizers(model), cfg.anneal)
@@ -261,7 +263,7 @@ def test_compile_policy_is_decided_per_device(monkeypatch: pytest.MonkeyPatch) -
 
 def test_bf16_autocast_leaves_every_quantizer_in_float32_on_its_grid() -> None:
     cfg = digits_config()
-    model = build_model(cfg, 10, 1, 8)
+    model = build_model(with_data_shape(cfg, DIGITS))
     inputs = load_dataset("digits").train.tensors[0][:64]  # type: ignore[attr-defined]
     seen: list[tuple[torch.dtype, torch.dtype]] = []
     outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -299,7 +301,7 @@ def test_the_checkpoint_holds_cpu_copies_that_load_with_weights_only(tmp_path: P
     result = train_trial(cfg, tmp_path / "trial", device="cpu")
     state = torch.load(tmp_path / "trial" / "model.pt", weights_only=True)
     assert state and all(v.device.type == "cpu" for v in state.values())
-    fresh = build_model(cfg, 10, 1, 8)
+    fresh = build_model(with_data_shape(cfg, DIGITS))
     fresh.load_state_dict(state)
     _, val, _ = make_loaders(load_dataset("digits"), 64)
     assert evaluate(fresh, val) == result.val_accuracy

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from codesign.config import NOISES as NOISE_NAMES
 from codesign.config import STRATEGIES, AnnealConfig, LayerQuant, TrainConfig, TrialConfig
 from codesign.data import device_loaders, load_dataset
 from codesign.nn import layer_quantizers
 from codesign.quant import (
     COMPILE_ENV_VAR,
+    NOISES,
     AnnealingController,
     ana_quantize,
     binary_grid,
@@ -35,7 +35,7 @@ from codesign.quant import (
     unsigned_grid,
 )
 from codesign.space import load_space
-from codesign.train import EpochTally, build_model, train_step, train_trial
+from codesign.train import EpochTally, build_model, train_step, train_trial, with_data_shape
 
 pytestmark = [
     pytest.mark.gpu,
@@ -43,6 +43,8 @@ pytestmark = [
                        reason="needs a CUDA device (torch.cuda.is_available() is False)"),
 ]
 
+DIGITS = load_dataset("digits").info
+NOISE_NAMES = tuple(NOISES.names())
 CUDA = torch.device("cuda", 0)
 TOLERANCE = 1e-5
 NEAR_THRESHOLD = 1e-4  # quanta: where the stair jumps, one ulp may pick the other level
@@ -174,7 +176,7 @@ def test_the_training_loop_never_synchronises_with_the_host(compile_mode: str,
               for name in cfg.layers}
     cfg = dataclasses.replace(cfg, layers=layers, anneal=AnnealConfig(sync="partition"),
                               train=TrainConfig(epochs=1, optimizer="adam"))
-    model = build_model(cfg, 10, 1, 8).to(CUDA)
+    model = build_model(with_data_shape(cfg, DIGITS)).to(CUDA)
     train, _, _ = device_loaders(load_dataset("digits"), 64, CUDA)
     batches = list(train)
     controller = AnnealingController(layer_quantizers(model), cfg.anneal)

@@ -98,7 +98,9 @@ class QuantConv2d(nn.Conv2d, QuantLayer):
         return _quantized_conv(cls, conv, nn.Conv2d, quant, anneal, per_channel)  # type: ignore[no-any-return]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(self.input_quantizer(x), self.quantized_weight(), self.bias)
+        return self._conv_forward(
+            self.input_quantizer(in_float32(x)), self.quantized_weight(), self.bias
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {_describe(self.quant)}"
