@@ -16,44 +16,22 @@ from typing import Any
 
 from codesign.device import check_device_name
 from codesign.errors import CodesignError, reject_unknown
+from codesign.formats import ACTIVATION_FORMATS, WEIGHT_FORMATS, check_bits, format_for_bits
+from codesign.formats import FLOAT_BITS as FLOAT_BITS  # re-exported for config readers
+from codesign.formats import MAX_INT_BITS as MAX_INT_BITS
 
-WEIGHT_FORMATS = ("int", "binary", "ternary", "pow2", "float")
-ACTIVATION_FORMATS = ("int", "binary", "float")
 STRATEGIES = ("expectation", "mode", "random")
 ANNEAL_MODES = ("static", "dynamic")
 SYNCS = ("overlapped", "same_start", "same_end", "partition")
 POWER_LAWS = ("homogeneous", "progressive")
 OPTIMIZERS = ("adam", "sgd")
 AMP_MODES = ("off", "bf16")
-FLOAT_BITS = 32
-MAX_INT_BITS = 16
-
-# Formats whose bit-width is implied by the format itself.
-_IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise CodesignError(f"unknown {what} '{value}'; choose one of: {', '.join(choices)}")
     return value
-
-
-def _bits(bits: int, fmt: str, what: str) -> int:
-    implied = _IMPLIED_BITS.get(fmt)
-    if implied is not None:
-        if bits != implied:
-            raise CodesignError(
-                f"{what}: format '{fmt}' has {implied} bit(s), got {bits}; set bits to {implied}"
-            )
-        return bits
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_INT_BITS:
-        raise CodesignError(
-            f"{what}: {bits!r} bits is impossible for format '{fmt}'; "
-            f"use an integer from 1 to {MAX_INT_BITS}, or format 'float'"
-        )
-    if fmt == "pow2" and bits < 2:
-        raise CodesignError(f"{what}: power-of-two weights need at least 2 bits, got {bits}")
-    return bits
 
 
 @dataclass(frozen=True)
@@ -63,7 +41,7 @@ class LayerQuant:
     `w_format`: int (signed k-bit, symmetric), binary (+-1), ternary (-1, 0, 1), pow2 (0 and
     +-2^-p, shift hardware) or float. `a_format`: int (k-bit; signedness is calibrated from
     data and does not change the cost), binary (+-1) or float. `estimator` names the gradient
-    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, mirror_descent).
+    estimator in `codesign.quant.ESTIMATORS` (ana, ste, aqe, aqe_annealed, mirror_descent).
     """
 
     w_bits: int = 8
@@ -75,8 +53,8 @@ class LayerQuant:
     def __post_init__(self) -> None:
         _choice(self.w_format, WEIGHT_FORMATS, "weight format")
         _choice(self.a_format, ACTIVATION_FORMATS, "activation format")
-        _bits(self.w_bits, self.w_format, "weight bits")
-        _bits(self.a_bits, self.a_format, "activation bits")
+        check_bits(self.w_bits, self.w_format, "weight bits")
+        check_bits(self.a_bits, self.a_format, "activation bits")
 
     @classmethod
     def of(cls, w_bits: int, a_bits: int, estimator: str = "ana") -> LayerQuant:
@@ -84,18 +62,10 @@ class LayerQuant:
         return cls(
             w_bits=w_bits,
             a_bits=a_bits,
-            w_format=_format_for_bits(w_bits),
-            a_format="binary" if a_bits == 1 else ("float" if a_bits == FLOAT_BITS else "int"),
+            w_format=format_for_bits(w_bits),
+            a_format=format_for_bits(a_bits),
             estimator=estimator,
         )
-
-
-def _format_for_bits(bits: int) -> str:
-    if bits == 1:
-        return "binary"
-    if bits == FLOAT_BITS:
-        return "float"
-    return "int"
 
 
 @dataclass(frozen=True)
@@ -107,7 +77,9 @@ class AnnealConfig:
 
     `start` and `end` bound the annealing window as fractions of training; the window is split
     into one slot per quantized layer for the `same_start`, `same_end` and `partition`
-    synchronisations. `beta_s` None takes the noise's default (mass inside +-0.5).
+    synchronisations. It ends with training by default: after it every ANA quantizer is the
+    hard stair with no gradient, so only float parameters (batch-norm, biases) would still
+    train. `beta_s` None takes the noise's default (mass inside +-0.5 steps of the grid).
     """
 
     noise: str = "normal"
@@ -117,7 +89,7 @@ class AnnealConfig:
     sync: str = "overlapped"
     power: str = "homogeneous"
     start: float = 0.0
-    end: float = 0.8
+    end: float = 1.0
     beta_s: float | None = None
     beta_mu: float = -0.5
 

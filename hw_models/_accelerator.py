@@ -15,9 +15,9 @@ from functools import cached_property
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import FLOAT_BITS, MAX_INT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, next_layer, refuse
+from hw_models._base import CostModel, activation_bits_moved, latency_and_energy, refuse
 from hw_models._formats import FLOAT, MAX_BITS, int_equivalent_bits
 from hw_models._layers import KINDS
 
@@ -115,11 +115,7 @@ class Accelerator(CostModel):
         memory_cycles, energy_memory = self.memory_traffic(layers, run_w, run_a)
         latency = np.maximum(compute_cycles, memory_cycles)
         return {
-            "latency_cycles": latency,
-            "latency_s": latency / self.clock_hz,
-            "energy_pj": energy_compute + energy_memory,
-            "energy_compute_pj": energy_compute,
-            "energy_memory_pj": energy_memory,
+            **latency_and_energy(latency, self.clock_hz, energy_compute, energy_memory),
             "compute_cycles": compute_cycles,
             "memory_cycles": memory_cycles,
         }
@@ -130,10 +126,10 @@ class Accelerator(CostModel):
         """(slowest level's cycles, energy in pJ) of moving each layer's data once.
 
         Weights move at the width they run at (padding is paid in memory too); a layer's
-        input at its run width and its output at the width its consumer runs at.
+        input at its run width and its output at the widest run width of its readers.
         """
         weight_bits = layers.params * run_w
-        act_bits = layers.in_elems * run_a + layers.out_elems * next_layer(run_a, FLOAT_BITS)
+        act_bits = activation_bits_moved(layers, run_a)
         cycles = np.zeros(run_w.shape)
         energy = np.zeros(run_w.shape)
         for level in self.memory:
@@ -147,8 +143,9 @@ class Accelerator(CostModel):
     def precision_grid(self) -> list[tuple[int, int, RunMode]]:
         """Every native precision (widths that run without padding), for `hw show`."""
         modes = []
-        for w in [*range(1, 17), FLOAT_BITS]:
-            for a in [*range(1, 17), FLOAT_BITS]:
+        widths = [*range(1, MAX_INT_BITS + 1), FLOAT_BITS]
+        for w in widths:
+            for a in widths:
                 mode = self.run_mode(w, a)
                 if mode is not None and (mode.w_bits, mode.a_bits) == (w, a):
                     modes.append((w, a, mode))

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS, MAX_INT_BITS, LayerQuant
+from codesign.config import LayerQuant
 from codesign.errors import CodesignError
-from hw_models._formats import FLOAT, FORMAT_CODE, FORMATS, format_for_bits
+from codesign.formats import BITS_CHOICES, FLOAT_BITS, is_bits_value
+from hw_models._activations import ActivationGraph
+from hw_models._formats import FLOAT, FORMAT_CODE, FORMATS, format_codes
 from hw_models._layers import KINDS, ModelLayers
 
 
@@ -31,6 +33,8 @@ class LayerArrays:
     fan_in: np.ndarray
     out_channels: np.ndarray
     float_params: int
+    activations: ActivationGraph
+    unsigned_input: np.ndarray
 
     @classmethod
     def from_layers(cls, model_layers: ModelLayers) -> LayerArrays:
@@ -45,6 +49,8 @@ class LayerArrays:
             fan_in=np.array([layer.fan_in for layer in layers], dtype=np.float64),
             out_channels=np.array([layer.out_channels for layer in layers], dtype=np.float64),
             float_params=model_layers.float_params,
+            activations=model_layers.activations,
+            unsigned_input=np.array(model_layers.activations.unsigned_input, dtype=bool),
         )
 
     def __len__(self) -> int:
@@ -81,13 +87,10 @@ class BitMatrix:
         w = np.atleast_2d(np.asarray(w_bits, dtype=np.int64))
         a = np.atleast_2d(np.asarray(a_bits, dtype=np.int64))
         for what, bits in (("weight", w), ("activation", a)):
-            bad = bits[((bits < 1) | (bits > MAX_INT_BITS)) & (bits != FLOAT_BITS)]
-            if bad.size:
-                raise CodesignError(
-                    f"{what} bits {int(bad[0])} are impossible; use 1 to {MAX_INT_BITS}, "
-                    f"or {FLOAT_BITS} for float"
-                )
-        return cls(w, a, _formats_of_bits(w), _formats_of_bits(a))
+            bad = [int(b) for b in np.unique(bits) if not is_bits_value(int(b))]
+            if bad:
+                raise CodesignError(f"{what} bits {bad[0]} are impossible; use {BITS_CHOICES}")
+        return cls(w, a, format_codes(w), format_codes(a))
 
     @classmethod
     def uniform(cls, num_layers: int, w_bits: int, a_bits: int) -> BitMatrix:
@@ -129,9 +132,3 @@ class BitMatrix:
             FORMATS[int(self.a_fmt[row, col])],
         )
 
-
-def _formats_of_bits(bits: np.ndarray) -> np.ndarray:
-    fmt = np.full(bits.shape, FORMAT_CODE["int"], dtype=np.int64)
-    for special in (1, FLOAT_BITS):
-        fmt[bits == special] = FORMAT_CODE[format_for_bits(special)]
-    return fmt

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.errors import CodesignError
+from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
 from hw_models._layers import KINDS
 
@@ -59,12 +60,22 @@ def refuse(
     )
 
 
-def next_layer(values: np.ndarray, last: float) -> np.ndarray:
-    """Shift a (C x L) matrix left by one layer: the consumer's value for each layer's output.
+def activation_bits_moved(layers: LayerArrays, a_bits: np.ndarray) -> np.ndarray:
+    """Bits each layer moves through activation memory (C x L): its input at `a_bits`, its
+    output at the widest of `a_bits` among the layers that read it (float for the network
+    output)."""
+    out_bits = layers.activations.output_widths(a_bits, FLOAT_BITS)
+    return layers.in_elems * a_bits + layers.out_elems * out_bits
 
-    The output of layer l is stored in the format its consumer reads; the consumer is taken as
-    the next costed layer in call order (exact for chains, an approximation on branches) and
-    the network output as `last` (float logits: 32).
-    """
-    tail = np.full((values.shape[0], 1), last, dtype=values.dtype)
-    return np.concatenate([values[:, 1:], tail], axis=1)
+
+def latency_and_energy(
+    cycles: np.ndarray, clock_hz: float, energy_compute: np.ndarray, energy_memory: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The metrics every timed model reports: cycles, seconds and energy with its two parts."""
+    return {
+        "latency_cycles": cycles,
+        "latency_s": cycles / clock_hz,
+        "energy_pj": energy_compute + energy_memory,
+        "energy_compute_pj": energy_compute,
+        "energy_memory_pj": energy_memory,
+    }

@@ -1,18 +1,27 @@
 """Number formats as small integer codes, so a (configs x layers) matrix can hold them.
 
 The codes index lookup tables: every cost model turns (format, bits) into what its hardware
-sees (an integer width, a float unit, a shift) by fancy indexing, never by a Python loop.
+sees (an integer width, a float unit, a shift, a grid) by fancy indexing, never by a Python
+loop. The rules themselves live in `codesign.formats`; this module only tabulates them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import (
+    FLOAT_BITS,
+    GRID_KINDS,
+    WEIGHT_FORMATS,
+    bits_problem,
+    format_for_bits,
+    grid_kind,
+)
 
-# Order is part of the encoding; append only.
-FORMATS: tuple[str, ...] = ("int", "binary", "ternary", "pow2", "float")
-INT, BINARY, TERNARY, POW2, FLOAT = range(len(FORMATS))
+# Order is part of the encoding (the weight formats, a superset of the activation ones).
+FORMATS: tuple[str, ...] = WEIGHT_FORMATS
+INT, BINARY, TERNARY, POW2, FLOAT = (FORMATS.index(f) for f in
+                                     ("int", "binary", "ternary", "pow2", "float"))
 FORMAT_CODE: dict[str, int] = {name: code for code, name in enumerate(FORMATS)}
 
 # Widths are looked up in tables of this many entries (bits 0..32).
@@ -44,10 +53,36 @@ def int_equivalent_bits(fmt: np.ndarray, bits: np.ndarray) -> np.ndarray:
     return INT_EQUIVALENT_BITS[fmt, np.minimum(bits, MAX_BITS)]
 
 
-def format_for_bits(bits: int) -> str:
-    """The format `LayerQuant.of` picks for a bare bit-width: 1 binary, 32 float, else int."""
-    if bits == 1:
-        return "binary"
-    if bits == FLOAT_BITS:
-        return "float"
-    return "int"
+def format_codes(bits: np.ndarray) -> np.ndarray:
+    """Format code of each bare bit-width, read by `codesign.formats.format_for_bits`."""
+    codes = np.zeros(bits.shape, dtype=np.int64)
+    for value in np.unique(bits):
+        codes[bits == value] = FORMAT_CODE[format_for_bits(int(value))]
+    return codes
+
+
+GRID_CODE: dict[str, int] = {name: code for code, name in enumerate(GRID_KINDS)}
+
+
+def _grid_table(role: str, signed: bool) -> np.ndarray:
+    """`codesign.formats.grid_kind` code per (format code, bits); -1 where not a precision."""
+    table = np.full((len(FORMATS), MAX_BITS + 1), -1, dtype=np.int64)
+    for code, fmt in enumerate(FORMATS):
+        for bits in range(MAX_BITS + 1):
+            if bits_problem(bits, fmt) is None:
+                table[code, bits] = GRID_CODE[grid_kind(role, fmt, bits, signed)]
+    return table
+
+
+_WEIGHT_GRIDS = _grid_table("weight", signed=True)
+_ACTIVATION_GRIDS = np.stack([_grid_table("activation", signed=s) for s in (False, True)])
+
+
+def weight_grids(fmt: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Grid code (into `GRID_KINDS`) each weight trains on."""
+    return _WEIGHT_GRIDS[fmt, np.minimum(bits, MAX_BITS)]
+
+
+def activation_grids(fmt: np.ndarray, bits: np.ndarray, unsigned: np.ndarray) -> np.ndarray:
+    """Grid code each input activation trains on; `unsigned` marks non-negative inputs."""
+    return _ACTIVATION_GRIDS[(~unsigned).astype(np.int64), fmt, np.minimum(bits, MAX_BITS)]

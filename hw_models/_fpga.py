@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, next_layer, refuse
+from hw_models._base import CostModel, activation_bits_moved, latency_and_energy, refuse
 from hw_models._formats import FLOAT, int_equivalent_bits
-from hw_models._generic import op_class_masks
+from hw_models._ops import AND, MUX, SHIFT, XNOR, op_class_masks
 from hw_models._registry import COST_MODELS
 
 
@@ -42,14 +41,14 @@ class FpgaDataflow(CostModel):
     )
     max_metrics = frozenset({"initiation_interval_cycles"})
 
-    def lane_luts(self, bits: BitMatrix) -> np.ndarray:
+    def lane_luts(self, layers: LayerArrays, bits: BitMatrix) -> np.ndarray:
         """LUTs of one MAC lane per (config, layer)."""
         w = int_equivalent_bits(bits.w_fmt, bits.w_bits).astype(np.float64)
         a = int_equivalent_bits(bits.a_fmt, bits.a_bits).astype(np.float64)
-        ops = op_class_masks(bits)
+        ops = op_class_masks(layers, bits)
         pow2_shift = bits.a_bits * bits.w_bits + a + bits.w_bits
         return np.select(
-            [ops["xnor_popcount_ops"] | ops["and_ops"], ops["mux_ops"], ops["shift_ops"]],
+            [ops[XNOR] | ops[AND], ops[MUX], ops[SHIFT]],
             [np.full(w.shape, 2.0), a + 2, pow2_shift],
             default=w * a + w + a,
         )
@@ -61,22 +60,17 @@ class FpgaDataflow(CostModel):
         lanes = np.minimum(layers.out_channels, self.pe_max) * np.minimum(
             layers.fan_in, self.simd_max
         )
-        lane_luts = self.lane_luts(bits)
+        lane_luts = self.lane_luts(layers, bits)
         luts = lanes * lane_luts
         fold = np.maximum(1.0, luts.sum(axis=1, keepdims=True) / self.lut_budget)
         cycles = np.ceil(layers.macs / lanes * fold)
-        out_bits = next_layer(bits.a_bits, FLOAT_BITS)
         energy_compute = layers.macs * lane_luts * self.pj_per_lut_op
         energy_memory = (
             layers.macs * bits.w_bits * self.bram_pj_per_bit
-            + (layers.in_elems * bits.a_bits + layers.out_elems * out_bits) * self.fifo_pj_per_bit
+            + activation_bits_moved(layers, bits.a_bits) * self.fifo_pj_per_bit
         )
         return {
-            "latency_cycles": cycles,
-            "latency_s": cycles / self.clock_hz,
-            "energy_pj": energy_compute + energy_memory,
-            "energy_compute_pj": energy_compute,
-            "energy_memory_pj": energy_memory,
+            **latency_and_energy(cycles, self.clock_hz, energy_compute, energy_memory),
             "luts": luts,
             "lut_utilization": luts / self.lut_budget,
             "initiation_interval_cycles": cycles,

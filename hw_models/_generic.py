@@ -1,7 +1,9 @@
 """The `generic` cost model: hardware-independent counts and 45 nm energy.
 
-Definitions follow docs/design.md, "Costs": BOPs = MACs x b_w x b_a (HAWQ-V3 / EdMIPS; float
-counts 32 x 32); op classes by operand pair as in QKeras QTools; energy from Horowitz's
+Definitions follow docs/design.md, "Costs", and docs/costs.md: BOPs = MACs x b_w x b_a
+(HAWQ-V3 / EdMIPS; float counts 32 x 32); op classes by the grids of the operand pair as in
+QKeras QTools (`_ops.py`); peak
+activation memory over the tensors alive together (`_activations.py`); energy from Horowitz's
 ISSCC 2014 per-operation figures (see `energy_horowitz_45nm.yaml`).
 """
 
@@ -9,36 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.config import FLOAT_BITS
+from codesign.formats import FLOAT_BITS
 from hw_models._arrays import BitMatrix, LayerArrays
-from hw_models._base import CostModel, next_layer
+from hw_models._base import CostModel, activation_bits_moved
 from hw_models._energy import energy_table
-from hw_models._formats import BINARY, FLOAT, INT, POW2, TERNARY, int_equivalent_bits
+from hw_models._formats import int_equivalent_bits
+from hw_models._ops import OP_CLASSES, op_class_masks
 from hw_models._registry import COST_MODELS
-
-OP_CLASSES = ("xnor_popcount_ops", "and_ops", "mux_ops", "shift_ops", "int_macs", "float_macs")
-
-
-def op_class_masks(bits: BitMatrix) -> dict[str, np.ndarray]:
-    """Which MACs of each (config, layer) run as which operation, by operand formats.
-
-    binary x binary -> XNOR + popcount; two 1-bit operands of which one is 0/1 (a 1-bit int)
-    -> AND; any other 1-bit or ternary operand -> mux / sign-select add; power-of-two weights
-    x int activations -> shift; int x int -> integer multiply; anything float -> float MAC.
-    """
-    wf, af = bits.w_fmt, bits.a_fmt
-    is_float = (wf == FLOAT) | (af == FLOAT)
-    w1 = (wf == BINARY) | ((wf == INT) & (bits.w_bits == 1))
-    a1 = (af == BINARY) | ((af == INT) & (bits.a_bits == 1))
-    xnor = ~is_float & (wf == BINARY) & (af == BINARY)
-    and_ = ~is_float & ~xnor & w1 & a1
-    mux = ~is_float & ~xnor & ~and_ & (w1 | a1 | (wf == TERNARY))
-    shift = ~is_float & ~mux & ~xnor & ~and_ & (wf == POW2)
-    integer = ~(is_float | xnor | and_ | mux | shift)
-    return {
-        "xnor_popcount_ops": xnor, "and_ops": and_, "mux_ops": mux, "shift_ops": shift,
-        "int_macs": integer, "float_macs": is_float,
-    }
 
 
 def accumulator_bits(w_eq: np.ndarray, a_eq: np.ndarray, fan_in: np.ndarray) -> np.ndarray:
@@ -51,8 +30,10 @@ class GenericModel(CostModel):
     """Hardware-independent counts: MACs, BOPs, memory, op classes, 45 nm energy (Horowitz).
 
     Assumptions: weights are read once from DRAM and every layer's input and output once
-    from on-chip SRAM, at their bit-widths; a layer's output is stored at the bits its
-    consumer (the next costed layer in call order) reads, the network output as float.
+    from on-chip SRAM, at their bit-widths; a tensor is stored at the widest bits its readers
+    take (through adds and pooling), the network output as float. Peak activation memory is
+    the largest total of the tensors alive together (a skip connection included), per layer
+    over the ops from it to the next costed layer.
     Biases, batch-norm and other non-costed parameters stay float (32 bits) in model size and
     DRAM energy. MAC energy: integer multiply scaled by w x a from 8x8 = 0.2 pJ, accumulator
     add at its exact width; XNOR / AND as a 1x1 multiply, mux / sign-select as the add alone,
@@ -70,14 +51,13 @@ class GenericModel(CostModel):
         energy = energy_table()
         macs = np.broadcast_to(layers.macs, bits.w_bits.shape)
         w_bits, a_bits = bits.w_bits, bits.a_bits
-        out_bits = next_layer(a_bits, FLOAT_BITS)
-        masks = op_class_masks(bits)
+        masks = op_class_masks(layers, bits)
         result: dict[str, np.ndarray] = {
             "macs": np.array(macs),
             "bops": macs * w_bits * a_bits,
             "weight_bits": layers.params * w_bits,
             "model_size_bytes": layers.params * w_bits / 8.0,
-            "peak_activation_bits": layers.in_elems * a_bits + layers.out_elems * out_bits,
+            "peak_activation_bits": layers.activations.peak_bits(a_bits, FLOAT_BITS),
         }
         for op, mask in masks.items():
             result[op] = np.where(mask, macs, 0.0)
@@ -97,7 +77,7 @@ class GenericModel(CostModel):
         result["energy_compute_pj"] = macs * per_mac
         result["energy_memory_pj"] = (
             result["weight_bits"] * energy.dram_pj_per_bit
-            + (layers.in_elems * a_bits + layers.out_elems * out_bits) * energy.sram_pj_per_bit
+            + activation_bits_moved(layers, a_bits) * energy.sram_pj_per_bit
         )
         result["energy_pj"] = result["energy_compute_pj"] + result["energy_memory_pj"]
         return result

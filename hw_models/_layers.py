@@ -20,6 +20,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
+from hw_models._activations import ActivationGraph, trace_activations
+from hw_models._forward import hooked_forward
 
 if TYPE_CHECKING:
     from torch import nn
@@ -70,6 +72,7 @@ class ModelLayers:
     layers: tuple[LayerSpec, ...]
     float_params: int
     input_shape: tuple[int, ...]
+    activations: ActivationGraph
     uncosted: tuple[str, ...] = ()
 
     @property
@@ -106,9 +109,9 @@ def _kind(module: nn.Module) -> str | None:
     return None
 
 
-def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: nn.Module,
+def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: Any,
             inputs: Any, output: Any) -> None:
-    """Add one call of a costed module to its running record."""
+    """Add one call of a costed module (a conv or linear layer) to its running record."""
     out_elems = int(output.numel())
     if kind == "linear":
         fan_in = module.in_features
@@ -160,8 +163,9 @@ def extract_layers(
 
     def post_hook(module: nn.Module, args: tuple, output: Any) -> None:
         active.pop()
-        if kinds[module] is not None:
-            _record(records, names[module], kinds[module], module, args[0], output)
+        kind = kinds[module]
+        if kind is not None:
+            _record(records, names[module], kind, module, args[0], output)
 
     class _Watch(TorchFunctionMode):
         """Notes every multiplying torch call made outside a costed module."""
@@ -173,15 +177,8 @@ def extract_layers(
                 uncosted[f"{label or '(top level)'} [{fname}]"] = None
             return func(*args, **(kwargs or {}))
 
-    handles = []
-    for module in names:
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(post_hook))
-    modes = {module: module.training for module in names}
     try:
-        model.eval()
-        with torch.no_grad(), _Watch():
-            model(torch.zeros(shape))
+        hooked_forward(model, torch.zeros(shape), names, pre_hook, post_hook, _Watch())
     except CodesignError:
         raise
     except Exception as err:  # a shape mismatch comes from the user's input shape
@@ -189,11 +186,6 @@ def extract_layers(
             f"model {type(model).__name__} does not run on input shape {shape} ({err}); "
             "check the input shape / the dataset's sample shape"
         ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, mode in modes.items():
-            module.training = mode
 
     layers = tuple(LayerSpec(name=name, **rec) for name, rec in records.items())
     costed = {name for name in records}
@@ -211,6 +203,8 @@ def extract_layers(
                 message + "; rewrite them as Conv1d / Conv2d / Linear or use strict=False"
             )
         warnings.warn(message, UncostedLayersWarning, stacklevel=2)
+    activations = trace_activations(model, shape, [layer.name for layer in layers])
     return ModelLayers(
-        layers=layers, float_params=int(float_params), input_shape=shape, uncosted=report
+        layers=layers, float_params=int(float_params), input_shape=shape,
+        activations=activations, uncosted=report,
     )

@@ -24,13 +24,6 @@ from hw_models._yaml_model import load_yaml_model
 ENTRY_POINT_GROUP = "codesign.hw_models"
 HW_PATH_ENV = "CODESIGN_HW_PATH"
 
-_sources: dict[str, str] = {}      # name -> where it came from ("shipped", a file, an entry point)
-_instances: dict[str, CostModel] = {}
-_scanned_dirs: set[Path] = set()
-_shipped: set[str] = set()
-_entry_points_loaded = False
-
-
 def shipped_dir() -> Path:
     return Path(str(resources.files("hw_models").joinpath("accelerators")))
 
@@ -44,7 +37,8 @@ def search_path(hw_dirs: Iterable[str | Path] = ()) -> list[Path]:
 def register_model(name: str, factory: Callable[[], CostModel], source: str,
                    description: str | None = None) -> None:
     """Add a model to `COST_MODELS`, or do nothing if the same source registered it already."""
-    owner = _sources.get(name, "a shipped model" if name in COST_MODELS else None)
+    sources = COST_MODELS.plugins.sources
+    owner = sources.get(name, "a shipped model" if name in COST_MODELS else None)
     if owner == source:
         return
     if owner is not None:
@@ -53,15 +47,17 @@ def register_model(name: str, factory: Callable[[], CostModel], source: str,
             "rename one of them"
         )
     COST_MODELS.add(name, factory, description)
-    _sources[name] = source
+    sources[name] = source
 
 
 def _register_yaml(path: Path, scanning: bool = False, source: str = "") -> str:
     """Register one YAML file; while scanning the search path, an earlier file's name wins."""
     model = load_yaml_model(path)
     source = source or str(path.resolve())
-    owner = _sources.get(model.name, "")
-    if scanning and model.name not in _shipped and owner.endswith((".yaml", ".yml")):
+    owner = COST_MODELS.plugins.sources.get(model.name, "")
+    if scanning and model.name not in COST_MODELS.plugins.shipped and owner.endswith(
+        (".yaml", ".yml")
+    ):
         return model.name
     register_model(model.name, partial(_same, model), source, model.description)
     return model.name
@@ -74,34 +70,35 @@ def _same(model: CostModel) -> CostModel:
 def register_shipped() -> None:
     """Register the YAML accelerators shipped in `hw_models/accelerators` (names reserved)."""
     for path in sorted(shipped_dir().glob("*.yaml")):
-        _shipped.add(_register_yaml(path, source=f"shipped ({path.name})"))
-    _scanned_dirs.add(shipped_dir().resolve())
+        COST_MODELS.plugins.shipped.add(_register_yaml(path, source=f"shipped ({path.name})"))
+    COST_MODELS.plugins.scanned_dirs.add(shipped_dir().resolve())
 
 
 def scan_dirs(hw_dirs: Iterable[str | Path] = ()) -> None:
     """Register every YAML accelerator on the search path (each folder read once)."""
+    scanned = COST_MODELS.plugins.scanned_dirs
     for folder in search_path(hw_dirs):
         key = folder.resolve()
-        if key in _scanned_dirs:
+        if key in scanned:
             continue
         if folder != shipped_dir() and not folder.is_dir():
             raise CodesignError(
                 f"accelerator folder {folder} does not exist; fix --hw-dir or {HW_PATH_ENV}"
             )
-        _scanned_dirs.add(key)
+        scanned.add(key)
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             _register_yaml(path, scanning=True)
 
 
 def load_entry_points() -> None:
     """Register the classes of installed distributions' `codesign.hw_models` entry points."""
-    global _entry_points_loaded
-    if _entry_points_loaded:
+    plugins = COST_MODELS.plugins
+    if plugins.entry_points_loaded:
         return
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep.dist, "name", None) or "an installed distribution"
         source = f"entry point '{ep.name} = {ep.value}' of {dist}"
-        if _sources.get(ep.name) == source:
+        if plugins.sources.get(ep.name) == source:
             continue
         try:
             factory = ep.load()
@@ -111,7 +108,7 @@ def load_entry_points() -> None:
         if not callable(factory):
             raise CodesignError(f"{source} is not a CostModel class or factory")
         register_model(ep.name, factory, source)
-    _entry_points_loaded = True
+    plugins.entry_points_loaded = True
 
 
 def load_plugins(hw_dirs: Iterable[str | Path] = ()) -> None:
@@ -135,7 +132,8 @@ def get_cost_model(name: str, hw_dirs: Iterable[str | Path] = ()) -> CostModel:
             f"unknown cost model '{name}'; choose one of: {choices} (see `codesign hw list`), "
             f"or give a YAML accelerator by path, --hw-dir or ${HW_PATH_ENV}"
         )
-    if name not in _instances:
+    instances = COST_MODELS.plugins.instances
+    if name not in instances:
         model = COST_MODELS.get(name)()
         if not isinstance(model, CostModel):
             raise CodesignError(
@@ -143,14 +141,14 @@ def get_cost_model(name: str, hw_dirs: Iterable[str | Path] = ()) -> CostModel:
                 "not a hw_models.CostModel"
             )
         model.name = name
-        _instances[name] = model
-    return _instances[name]
+        instances[name] = model
+    return instances[name]
 
 
 def source_of(name: str) -> str:
     """Where a registered model came from: 'shipped', a YAML file or an entry point."""
     COST_MODELS.get(name)
-    return _sources.get(name, "shipped")
+    return COST_MODELS.plugins.sources.get(name, "shipped")
 
 
 def list_cost_models(hw_dirs: Iterable[str | Path] = ()) -> list[tuple[str, str, str]]:

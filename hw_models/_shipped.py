@@ -7,6 +7,8 @@ search exploits) follows the architecture's published behaviour.
 
 from __future__ import annotations
 
+import numpy as np
+
 from hw_models._accelerator import Accelerator, MemoryLevel, RunMode
 from hw_models._energy import energy_table
 from hw_models._registry import COST_MODELS
@@ -81,7 +83,7 @@ class BitSerial(Accelerator):
             return None
         energy = energy_table()
         steps = w_bits * a_bits
-        per_mac = steps * energy.int_mult_pj[8] / 64 + float(energy.int_add(16))
+        per_mac = steps * energy.int_mult_pj[8] / 64 + float(energy.int_add(np.array(16)))
         return RunMode(w_bits, a_bits, 65536 / steps, per_mac)
 
 

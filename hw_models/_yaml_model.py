@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from codesign.config import FLOAT_BITS, MAX_INT_BITS
 from codesign.errors import CodesignError, reject_unknown
+from codesign.formats import BITS_CHOICES, FLOAT_BITS, MAX_INT_BITS, is_bits_value
 from hw_models._accelerator import HOLDS, Accelerator, MemoryLevel, RunMode
 from hw_models._layers import KINDS
 
@@ -64,11 +64,8 @@ class _Fields:
 
     def bits(self, field: str) -> int:
         value = self.get(field)
-        if isinstance(value, bool) or not isinstance(value, int) or not (
-            1 <= value <= MAX_INT_BITS or value == FLOAT_BITS
-        ):
-            self.fail(f"must be an integer 1..{MAX_INT_BITS} or {FLOAT_BITS} (float), "
-                      f"got {value!r}", field)
+        if not is_bits_value(value):
+            self.fail(f"must be {BITS_CHOICES}, got {value!r}", field)
         return int(value)
 
     def text(self, field: str, required: bool = True, choices: tuple[str, ...] = ()) -> str:

@@ -4,12 +4,15 @@
 
 Trials of `digits_cnn` on the embedded digits, with the training budget and annealing defaults
 of search_spaces/digits_cnn.yaml (10 epochs, batch 64, Adam 3e-3; normal noise, expectation
-forward, static mean, window 0 to 0.8, homogeneous power law). Variants:
+forward, static mean, window 0 to 1, homogeneous power law). Variants:
 - float: no layer quantized, the accuracy ceiling and the time floor;
 - ste: every layer ternary weights and 4-bit input activations, clipped straight-through estimator;
 - ana_static: the same precision, ANA with static variance (s fixed at beta_s, a classical STE);
 - ana_<sync>: the same precision, ANA with the variance annealed to zero under each
   synchronisation; the space's default is its first `sync` choice.
+With `--window-ends 0.6,0.8,1` the variants are instead ana_<sync>_end<e>: ANA under the
+space's default synchronisation with the annealing window ending at each fraction e of
+training (after it every ANA quantizer is the hard stair and passes no gradient).
 Each trial is scored by the hard-quantized test accuracy of its best-validation epoch; seeds
 0 .. n-1 change the initialisation and batch order, never the data split. Variants run
 round-robin within each seed, so a change in background load hits all of them alike, after a
@@ -58,6 +61,20 @@ def variants(base: TrialConfig, layer_names: list[str]) -> dict[str, TrialConfig
     for sync in SYNCS:
         configs[f"ana_{sync}"] = quantized("ana", variance="dynamic", sync=sync)
     return configs
+
+
+def window_variants(base: TrialConfig, layer_names: list[str],
+                    ends: list[float]) -> dict[str, TrialConfig]:
+    """ANA at the same precision and the space's schedule, the window ending at each of `ends`."""
+    quant = dataclasses.replace(LOW_PRECISION, estimator="ana")
+    return {
+        f"ana_{base.anneal.sync}_end{end:g}": dataclasses.replace(
+            base,
+            layers={name: quant for name in layer_names},
+            anneal=dataclasses.replace(base.anneal, variance="dynamic", end=end),
+        )
+        for end in ends
+    }
 
 
 def with_seed(cfg: TrialConfig, seed: int, epochs: int | None = None) -> TrialConfig:
@@ -109,7 +126,8 @@ def describe(cfg: TrialConfig) -> tuple[str, str, str]:
     quant = next(iter(cfg.layers.values()))
     if quant.estimator != "ana":
         return f"{quant.w_format} / {quant.a_bits}-bit", quant.estimator, "-"
-    schedule = "static" if cfg.anneal.variance == "static" else f"dynamic, {cfg.anneal.sync}"
+    schedule = ("static" if cfg.anneal.variance == "static"
+                else f"dynamic, {cfg.anneal.sync}, end {cfg.anneal.end:g}")
     return f"{quant.w_format} / {quant.a_bits}-bit", "ana", schedule
 
 
@@ -151,11 +169,17 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compile", default="auto", choices=("auto", "0", "1"),
                         help=f"{COMPILE_ENV_VAR} for the ANA kernels")
+    parser.add_argument("--window-ends", help="compare annealing windows ending at these "
+                        "fractions of training, e.g. 0.6,0.8,1")
     args = parser.parse_args()
     os.environ[COMPILE_ENV_VAR] = args.compile
     space = load_space(SPACE)
     base = space.fixed_config(epochs=args.epochs)
-    configs = variants(base, space.layer_names())
+    if args.window_ends:
+        ends = [float(e) for e in args.window_ends.split(",")]
+        configs = window_variants(base, space.layer_names(), ends)
+    else:
+        configs = variants(base, space.layer_names())
     results = run(configs, args.seeds, args.threads)
     report(base, configs, results, args.threads, args.compile)
     return 0

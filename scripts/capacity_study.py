@@ -5,6 +5,10 @@ Reads a finished search's run directory (`--out DIR`: `trials.csv` with columns 
 `result.json` per trained trial), measures every finished trial's lower 2sED before training
 (`codesign.capacity.trial_capacity`), and prints a markdown table and one JSON line.
 
+Each row also gives the lower 2sED's Fisher term (the part above zeta d), the cap on the
+Fisher's rank (min(d, samples x (classes - 1))) and the most the Fisher term can be at that
+rank: a term near its cap measures the sample count more than the network.
+
 Training error is 1 - the training accuracy of the last epoch in `result.json` (the running
 accuracy of the ANA-trained network in training mode). The cost per trial is the capacity's
 seconds over the mean seconds of one training epoch of the same trial.
@@ -58,10 +62,16 @@ def study(out: Path, samples: int, draws: int, seed: int) -> pd.DataFrame:
         cfg = TrialConfig.from_json_file(folder / "config.json")
         result = trial_capacity(cfg, samples=samples, seed=seed, draws=draws)
         train_error, epoch_seconds = _epoch_stats(folder / "result.json")
+        print(f"trial {int(trial['number'])}: lower 2sED {result.lower_two_scale_ed:.1f}, "
+              f"Fisher term {result.fisher_term:.1f} of cap {result.fisher_cap:.1f} "
+              f"({result.seconds:.0f} s)", file=sys.stderr)
         rows.append({
             "number": int(trial["number"]),
             "params": result.params,
             "lower_2sed": result.lower_two_scale_ed,
+            "fisher_term": result.fisher_term,
+            "rank_cap": result.rank_cap,
+            "fisher_cap": result.fisher_cap,
             "2sed": result.two_scale_ed,
             "train_error": train_error,
             "test_accuracy": float(trial["test_accuracy"]),
@@ -86,6 +96,10 @@ def summarise(frame: pd.DataFrame) -> dict[str, float | int]:
     relative = (frame["capacity_seconds"] / frame["epoch_seconds"]).dropna()
     return {
         "trials": int(len(frame)),
+        "fisher_term_min": float(frame["fisher_term"].min()),
+        "fisher_term_max": float(frame["fisher_term"].max()),
+        "fisher_term_over_cap_mean": float((frame["fisher_term"] / frame["fisher_cap"]).mean()),
+        "rank_cap": int(frame["rank_cap"].max()),
         "kendall_tau_train_error": tau_train,
         "p_train_error": p_train,
         "kendall_tau_test_accuracy": tau_test,

@@ -47,7 +47,7 @@ def test_an_unregistered_noise_is_refused_when_the_quantizers_are_built():
     cfg = TrialConfig(model="digits_cnn", dataset="digits", anneal=AnnealConfig(noise="cauchy"),
                       layers={"conv1": LayerQuant()})
     with pytest.raises(CodesignError, match="unknown noise 'cauchy'; choose one of: logistic"):
-        build_model(cfg, num_classes=10, in_channels=1, image_size=8)
+        build_model(cfg)
 
 
 def test_trial_config_round_trips_through_json(tmp_path):

@@ -5,8 +5,9 @@ with one row s_nr per output unit r of sample n (see `_outputs.py`). The rows co
 `autograd.grad` per (sample, unit) through that sample's own forward: the quantizers'
 autograd functions do not support `torch.func.vmap`, and a backward through a batched graph
 costs the whole batch for every row. Every forward starts from the same buffers (restored
-before each one), so state a forward updates, such as a quantizer refreshing its quantum,
-cannot drift from sample to sample. The model must treat samples independently (batch-norm
+before each one), so state a forward updates, such as batch-norm statistics, cannot drift
+from sample to sample; quantizers must have their quanta frozen (`prepare_smoothed`), or each
+would refresh eps on the one sample it sees. The model must treat samples independently (batch-norm
 in eval mode).
 """
 

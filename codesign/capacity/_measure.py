@@ -24,6 +24,13 @@ from a parameter sampler standing in for the parameter space Theta):
   Fisher does not depend on theta. The paper builds its lower 2sED for Markovian models layer
   by layer as well; whether its recursion is exactly this one could not be confirmed.
 
+- the Fisher term and its cap: the lower 2sED is zeta d plus a Fisher term
+  (1 - zeta) E_theta[log det(I + kappa F^)] / log kappa. N samples of a classifier with C
+  classes give F^ rank at most r = min(d, N (C - 1)); with its trace d fixed by the
+  normalisation, log det is largest when the trace is spread evenly over r eigenvalues, so the
+  term is at most (1 - zeta) r log(1 + kappa d / r) / log kappa (`fisher_cap`). A term near its
+  cap measures the number of samples more than the network.
+
 Spectra are computed once per draw and prefix in float64 (the Gram form when the Fisher has
 fewer score rows than parameters), then reused at any scale.
 """
@@ -42,6 +49,7 @@ from torch import nn
 
 from codesign.capacity._fisher import parameter_groups, score_blocks
 from codesign.capacity._linalg import fisher_eigenvalues, half_logdets, log_mean_exp
+from codesign.capacity._outputs import OUTPUTS
 from codesign.capacity._samplers import PARAM_SAMPLERS
 from codesign.errors import CodesignError
 
@@ -85,6 +93,13 @@ def _normaliser(full_spectra: list[np.ndarray], d: int) -> float:
     return d / mean_trace
 
 
+def fisher_cap(rank: int, d: int, zeta: float, kappa: float) -> float:
+    """The largest Fisher term of a 2sED when the normalised Fisher has rank `rank`."""
+    if rank < 1:
+        return 0.0
+    return (1.0 - zeta) * rank * math.log1p(kappa * d / rank) / math.log(kappa)
+
+
 def effective_dimension(spectra: list[np.ndarray], d: int, kappa: float) -> float:
     """ED(kappa) from the Fisher spectra of the draws (normalised here)."""
     if kappa <= 1.0:
@@ -110,11 +125,19 @@ class LayerCapacity:
 
 @dataclass
 class CapacityResult:
-    """Full and layer-wise 2sED of one model, with what they were computed from."""
+    """Full and layer-wise 2sED of one model, with what they were computed from.
+
+    `fisher_term` is the lower 2sED less zeta d (the part that depends on the Fisher);
+    `rank_cap` bounds the Fisher's rank (parameters, or samples times independent rows per
+    sample) and `fisher_cap` the Fisher term at that rank (see the module doc).
+    """
 
     params: int
     two_scale_ed: float
     lower_two_scale_ed: float
+    fisher_term: float
+    rank_cap: int
+    fisher_cap: float
     effective_dimension: float
     zeta: float
     eps: float
@@ -184,28 +207,35 @@ def measure_capacity(
     eps = eps_for_samples(int(inputs.shape[0]), zeta) if eps is None else eps
     kappa = kappa_for(zeta, eps)
     started = time.perf_counter()
+    samples = int(inputs.shape[0])
     prefix_spectra = []
     names: list[str] = []
     sizes: list[int] = []
+    rows = 0
     for i in range(draws):
         model = model_for_draw(i)
         groups = parameter_groups(model)
         names, sizes = [g.name for g in groups], [g.size for g in groups]
         blocks = score_blocks(model, inputs, groups, output, sigma)
-        prefix_spectra.append(fisher_eigenvalues(blocks, int(inputs.shape[0])))
+        rows = int(blocks[0].shape[0])
+        prefix_spectra.append(fisher_eigenvalues(blocks, samples))
     d = sum(sizes)
     full = [draw[-1] for draw in prefix_spectra]
     lower, layers = layerwise(prefix_spectra, sizes, names, zeta, eps)
+    rank_cap = min(d, rows - samples * OUTPUTS.get(output).dependent_rows)
     return CapacityResult(
         params=d,
         two_scale_ed=two_scale_ed(full, d, zeta, eps),
         lower_two_scale_ed=lower,
+        fisher_term=lower - zeta * d,
+        rank_cap=rank_cap,
+        fisher_cap=fisher_cap(rank_cap, d, zeta, kappa),
         effective_dimension=effective_dimension(full, d, kappa),
         zeta=zeta,
         eps=eps,
         kappa=kappa,
         draws=draws,
-        samples=int(inputs.shape[0]),
+        samples=samples,
         layers=layers,
         seconds=time.perf_counter() - started,
     )

@@ -5,7 +5,9 @@ entry turns the network's output vector into `values` to differentiate and per-r
 so that the Fisher is sum over rows of (weight * d value / d theta)(...)^T, averaged over x:
 
 - `softmax` (classifiers): y is categorical with p = softmax(logits); the exact expectation over
-  y gives rows sqrt(p_c) * d log p_c / d theta, one per class (no label sampling).
+  y gives rows sqrt(p_c) * d log p_c / d theta, one per class (no label sampling). They are
+  linearly dependent (their sqrt(p_c)-weighted sum is d sum_c p_c / d theta = 0), so a sample
+  adds at most classes - 1 to the Fisher's rank.
 - `gaussian` (a deterministic network made stochastic as in Datres et al., arXiv 2401.09184:
   y = f(x; theta) + N(0, sigma^2 I)): rows d f_j / d theta / sigma. With the normalised Fisher
   sigma cancels; it matters only with `normalize=False`.
@@ -25,10 +27,12 @@ Link = Callable[[torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 
 @dataclass(frozen=True)
 class OutputDistribution:
-    """`link(output, sigma) -> (values, weights)`, both shaped like the output vector."""
+    """`link(output, sigma) -> (values, weights)`, both shaped like the output vector;
+    `dependent_rows` is how many of a sample's rows are linear combinations of the others."""
 
     link: Link
     description: str
+    dependent_rows: int = 0
 
 
 OUTPUTS: Registry[OutputDistribution] = Registry("output distribution")
@@ -45,7 +49,7 @@ def _gaussian(output: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.T
 
 
 for _name, _dist in (
-    ("softmax", OutputDistribution(_softmax, "categorical over softmax(output), exact over y")),
+    ("softmax", OutputDistribution(_softmax, "categorical over softmax(output), exact over y", 1)),
     ("gaussian", OutputDistribution(_gaussian, "output + N(0, sigma^2 I) (regression view)")),
 ):
     OUTPUTS.add(_name, _dist, _dist.description)

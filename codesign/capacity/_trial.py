@@ -51,8 +51,10 @@ def smoothed_config(cfg: TrialConfig) -> TrialConfig:
 
 
 def prepare_smoothed(model: nn.Module, cfg: TrialConfig, inputs: torch.Tensor) -> nn.Module:
-    """Calibrate batch-norm and quanta on `inputs`, then freeze batch-norm and put every
-    quantizer in its training (smoothed) form at the start of the annealing."""
+    """Calibrate batch-norm and quanta on `inputs`, then freeze both and put every quantizer
+    in its training (smoothed) form at the start of the annealing. Frozen quanta keep the
+    per-sample forwards of the Fisher from refreshing eps on single samples, which would make
+    the result depend on the order of the samples."""
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.reset_running_stats()
@@ -65,6 +67,7 @@ def prepare_smoothed(model: nn.Module, cfg: TrialConfig, inputs: torch.Tensor) -
     for layer in quantizers:
         for quantizer in layer:
             quantizer.train()
+            quantizer.freeze_quantum()
     AnnealingController(quantizers, cfg.anneal).step(0.0)
     return model
 
@@ -94,7 +97,7 @@ def trial_capacity(
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
     # Capacity is a property of random initialisations: starting weights are left out.
     drawn = dataclasses.replace(with_data_shape(cfg, splits.info), init=None)
-    n_train = len(splits.train)
+    n_train = len(splits.train)  # type: ignore[arg-type]  # map-style datasets are sized
     if samples > n_train:
         raise CodesignError(
             f"--samples {samples} exceeds the {n_train} training samples of '{cfg.dataset}'"

@@ -57,4 +57,9 @@ def run(args: argparse.Namespace) -> int:
         f"(zeta {result.zeta}, eps {result.eps:.4g}, kappa {result.kappa:.4g}; "
         f"{result.draws} draws x {result.samples} samples, {result.seconds:.1f} s)"
     )
+    print(
+        f"lower 2sED = zeta d {result.zeta * result.params:.2f} + Fisher term "
+        f"{result.fisher_term:.2f}; the Fisher's rank is at most {result.rank_cap}, which "
+        f"caps the Fisher term at {result.fisher_cap:.2f}"
+    )
     return 0

@@ -9,6 +9,7 @@ from codesign.quant._calibration import mse_quantum
 from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
 from codesign.quant._compile import Fusable, compile_mode
 from codesign.quant._estimators import (
+    AnnealedAQEQuantizer,
     AQEQuantizer,
     MirrorDescentQuantizer,
     STEQuantizer,
@@ -27,11 +28,18 @@ from codesign.quant._grid import (
 )
 from codesign.quant._noise import NOISES, TAIL, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, FloatQuantizer, Quantizer, make_quantizer
-from codesign.quant._schedule import AnnealingController, decay, layer_decays, layer_window
+from codesign.quant._schedule import (
+    AnnealingController,
+    decay,
+    layer_decays,
+    layer_progress,
+    layer_window,
+)
 
 __all__ = [
     "ANAQuantizer",
     "AQEQuantizer",
+    "AnnealedAQEQuantizer",
     "AnnealingController",
     "COMPILE_ENV_VAR",
     "ESTIMATORS",
@@ -54,6 +62,7 @@ __all__ = [
     "grid_for",
     "integer_grid",
     "layer_decays",
+    "layer_progress",
     "layer_window",
     "make_quantizer",
     "mse_quantum",

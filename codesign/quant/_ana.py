@@ -9,7 +9,13 @@ have 0 < F < 1, with W = ceil(noise radius at the largest s); thresholds below t
 1, above it 0. So the forward is clamp(c - W + sum_window G_j, lo, hi) with c = round(v) and G_j
 the CDF at the window's j-th threshold (1 below the grid, 0 above it), whatever the number of
 levels. Grids that are not integer ranges (binary, power-of-two, explicit) have few levels and
-are summed in full. The op saves only its input and recomputes everything in the backward.
+are summed in full, after the grid's index map phi (`Grid.index_map`: level j to j, threshold j
+to j + 1/2, linear in between): Q~(u) = q_0 + sum_i (q_{i+1} - q_i) F(phi(v) - i - 1/2), with
+derivative phi'(v) sum_i (q_{i+1} - q_i) f(phi(v) - i - 1/2). So the scale s counts steps of the
+grid on every grid (on integer grids phi is the identity): the `mode` forward reaches every
+level, and uniform noise at s = 1/2 with a static variance is the clipped STE on binary and
+power-of-two grids as on integer ones. The op saves only its input and recomputes everything
+in the backward.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import torch
 from codesign.config import STRATEGIES, AnnealConfig
 from codesign.errors import CodesignError
 from codesign.quant._compile import Fusable, scalar
-from codesign.quant._grid import Grid
+from codesign.quant._grid import Grid, round_half_up
 from codesign.quant._noise import NOISES, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, Quantizer
 
@@ -92,36 +98,57 @@ def _window_kernels(noise: Noise, width: int, strategy: str) -> tuple[Kernel, Ke
     return forward, backward
 
 
-# -- kernels on any grid: the full sum over thresholds ---------------------------------------
+# -- kernels on any grid: the full sum over thresholds in the grid's index domain -------------
 
 
-def _full_kernels(noise: Noise, strategy: str, count: int) -> tuple[Kernel, Kernel]:
-    """Kernels summing over all `count` thresholds (unrolled, so inductor fuses them)."""
+def _index(v: torch.Tensor, knots: torch.Tensor, bends: int) -> torch.Tensor:
+    """phi(v) from the (2, bends) tensor of `Grid.index_map`."""
+    w = (v - knots[0, 0]) * knots[1, 0]
+    for j in range(1, bends):
+        w = w + knots[1, j] * torch.relu(v - knots[0, j])
+    return w
+
+
+def _index_slope(v: torch.Tensor, knots: torch.Tensor, bends: int) -> torch.Tensor:
+    """phi'(v), right-continuous at the knots."""
+    rate = torch.zeros_like(v) + knots[1, 0]
+    for j in range(1, bends):
+        rate = rate + torch.where(v >= knots[0, j], knots[1, j], 0.0)
+    return rate
+
+
+def _full_kernels(noise: Noise, strategy: str, count: int, bends: int) -> tuple[Kernel, Kernel]:
+    """Kernels summing over all `count` thresholds (unrolled, so inductor fuses them).
+
+    The input goes through the grid's index map phi (`Grid.index_map`, `bends` knots), where
+    threshold i sits at i + 1/2 and the noise of mean mu and scale s is added: both count steps
+    of the grid.
+    """
     cdf, pdf = noise.cdf, noise.pdf
 
-    def expectation(x, eps, mu, s, thresholds, levels):
-        v = x / eps - mu
-        acc = torch.zeros_like(v) + levels[0]
+    def expectation(x, eps, mu, s, knots, levels):
+        w = _index(x / eps, knots, bends) - mu
+        acc = torch.zeros_like(w) + levels[0]
         for i in range(count):
-            acc = acc + (levels[i + 1] - levels[i]) * cdf(v - thresholds[i], s)
+            acc = acc + (levels[i + 1] - levels[i]) * cdf(w - (i + 0.5), s)
         return acc * eps
 
-    def sample(x, eps, mu, s, thresholds, levels):
-        v = x / eps - mu
-        r = torch.rand_like(v)
-        acc = torch.zeros_like(v) + levels[0]
+    def sample(x, eps, mu, s, knots, levels):
+        w = _index(x / eps, knots, bends) - mu
+        r = torch.rand_like(w)
+        acc = torch.zeros_like(w) + levels[0]
         for i in range(count):
-            passed = (r < cdf(v - thresholds[i], s)).to(v.dtype)
+            passed = (r < cdf(w - (i + 0.5), s)).to(w.dtype)
             acc = acc + (levels[i + 1] - levels[i]) * passed
         return acc * eps
 
-    def mode(x, eps, mu, s, thresholds, levels):
-        v = x / eps - mu
-        best = torch.zeros_like(v) + levels[0]
-        best_p = torch.full_like(v, -1.0)
-        above = torch.ones_like(v)
+    def mode(x, eps, mu, s, knots, levels):
+        w = _index(x / eps, knots, bends) - mu
+        best = torch.zeros_like(w) + levels[0]
+        best_p = torch.full_like(w, -1.0)
+        above = torch.ones_like(w)
         for i in range(count + 1):
-            g = cdf(v - thresholds[i], s) if i < count else torch.zeros_like(v)
+            g = cdf(w - (i + 0.5), s) if i < count else torch.zeros_like(w)
             p = above - g
             better = p > best_p
             best = torch.where(better, levels[i], best)
@@ -129,12 +156,13 @@ def _full_kernels(noise: Noise, strategy: str, count: int) -> tuple[Kernel, Kern
             above = g
         return best * eps
 
-    def backward(grad, x, eps, mu, s, thresholds, levels):
-        v = x / eps - mu
-        slope = torch.zeros_like(v)
+    def backward(grad, x, eps, mu, s, knots, levels):
+        v = x / eps
+        w = _index(v, knots, bends) - mu
+        slope = torch.zeros_like(w)
         for i in range(count):
-            slope = slope + (levels[i + 1] - levels[i]) * pdf(v - thresholds[i], s)
-        return grad * slope
+            slope = slope + (levels[i + 1] - levels[i]) * pdf(w - (i + 0.5), s)
+        return grad * slope * _index_slope(v, knots, bends)
 
     forward = {"expectation": expectation, "random": sample, "mode": mode}[strategy]
     return forward, backward
@@ -163,15 +191,16 @@ def _variant(grid: Grid, noise: str, strategy: str, s: float) -> tuple[_Variant,
     width = max(1, math.ceil(shape.radius(s) - 1e-9))
     windowed = grid.uniform
     count = len(grid.thresholds)
-    key = (windowed, noise, strategy, width if windowed else count)
+    bends = len(grid.index_map()[0])
+    key = (windowed, noise, strategy, width) if windowed else (False, noise, strategy, count, bends)
     variant = _VARIANTS.get(key)
     if variant is None:
         if windowed:
             kernels = _window_kernels(shape, width, strategy)
             name = f"{noise}_{strategy}_w{width}"
         else:
-            kernels = _full_kernels(shape, strategy, count)
-            name = f"{noise}_{strategy}_k{count}"
+            kernels = _full_kernels(shape, strategy, count, bends)
+            name = f"{noise}_{strategy}_k{count}_b{bends}"
         variant = _VARIANTS[key] = _Variant(*kernels, name)
     return variant, windowed
 
@@ -194,29 +223,29 @@ class _HardFunction(torch.autograd.Function):
     """The stair itself: its derivative is zero almost everywhere (s = 0, or evaluation)."""
 
     @staticmethod
-    def forward(ctx, x, eps, mu, grid: Grid):  # noqa: ANN001
-        return grid.hard(x / eps - mu) * eps
+    def forward(ctx, x, eps, mu, grid: Grid, shifted: bool):  # noqa: ANN001
+        if not shifted:
+            return grid.hard(x / eps - mu) * eps
+        # The mean is in steps of the grid, like the noise: shift in the index domain.
+        knots = torch.tensor(grid.index_map(), dtype=x.dtype, device=x.device)
+        w = _index(x / eps, knots, knots.shape[1]) - mu
+        j = round_half_up(w).clamp_(0, len(grid.levels) - 1).long()
+        return torch.tensor(grid.levels, dtype=x.dtype, device=x.device)[j] * eps
 
     @staticmethod
     def backward(ctx, grad):  # noqa: ANN001
-        return None, None, None, None
+        return None, None, None, None, None
 
 
-_GRID_TENSORS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+_GRID_TENSORS: dict[tuple, tuple[torch.Tensor, ...]] = {}
 
 
 def _grid_tensors(grid: Grid, windowed: bool, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
     key = (grid, windowed, like.dtype, like.device)
     cached = _GRID_TENSORS.get(key)
     if cached is None:
-        if windowed:
-            values = ([grid.lo], [grid.hi])
-            cached = tuple(torch.tensor(v[0], dtype=like.dtype, device=like.device) for v in values)
-        else:
-            cached = tuple(
-                torch.tensor(v, dtype=like.dtype, device=like.device)
-                for v in (grid.thresholds, grid.levels)
-            )
+        values = ((grid.lo, grid.hi) if windowed else (grid.index_map(), grid.levels))
+        cached = tuple(torch.tensor(v, dtype=like.dtype, device=like.device) for v in values)
         _GRID_TENSORS[key] = cached
     return cached
 
@@ -233,8 +262,9 @@ def ana_quantize(
 ) -> torch.Tensor:
     """ANA of `x` on `grid` with quantum `eps` (0-d, or one per leading channel).
 
-    s = 0 (below `MIN_SCALE`) gives the stair Q(x / eps - mu) * eps with zero gradient; s > 0
-    the `strategy` forward and the smoothed-stair gradient. Always call with s = 0, mu = 0 in
+    s = 0 (below `MIN_SCALE`) gives the stair shifted by mu, eps Q(phi^-1(phi(x / eps) - mu)),
+    with zero gradient; s > 0 the `strategy` forward and the smoothed-stair gradient. mu and s
+    count steps of the grid (quanta on integer grids). Always call with s = 0, mu = 0 in
     evaluation.
     `window_s` (>= s) sizes the threshold window: pass the largest s of an annealing run so
     the window, a compile-time constant, stays the same while s shrinks.
@@ -251,7 +281,8 @@ def ana_quantize(
     eps_flat = eps.reshape(-1, 1).to(x.dtype) if per_channel else eps.reshape(()).to(x.dtype)
     mu_t = scalar(mu, x)
     if s < MIN_SCALE:
-        return _HardFunction.apply(flat, eps_flat, mu_t, grid).reshape(x.shape)
+        shifted = mu != 0.0 and not grid.uniform
+        return _HardFunction.apply(flat, eps_flat, mu_t, grid, shifted).reshape(x.shape)
     variant, windowed = _variant(grid, noise, strategy, max(s, window_s or 0.0))
     s_t = scalar(s, x)
     a, b = _grid_tensors(grid, windowed, x)

@@ -4,18 +4,26 @@ All work in the integer domain u = x / eps of the quantizer's grid, whose clippi
 [q_0, q_K] (the grid's `lo`, `hi`; [-1, 1] for binary weights) and return eps times the result:
 
 - `ste`: the clipped-identity straight-through estimator; forward Q(u), backward 1[lo <= u <= hi].
-  Written directly rather than as ANA with uniform noise s = 0.5 because that equivalence holds
-  on unit-step grids only (binary and power-of-two grids would get other gradients).
+  Written directly rather than as ANA with uniform noise s = 0.5, whose gradient is the same
+  but for the clipping range's upper end (half-open there).
 - `aqe` (Chen et al., IEEE JSTSP 2020): forward alpha Q(u) + (1 - alpha) u, backward
-  2 alpha 1[lo <= u <= hi]; alpha = 1 - g_s / 2 goes from 1/2 (the STE's gradient) to 1 as the
-  controller anneals g_s from 1 to 0.
+  2 alpha 1[lo <= u <= hi] at the paper's fixed alpha = 1/2: the STE's gradient, so a chain of
+  quantizers passes the gradient back unscaled.
+- `aqe_annealed`: the same with alpha = (1 + p) / 2 rising from 1/2 to 1 as the layer's
+  progress p through its annealing window goes from 0 to 1, so the training forward becomes
+  the stair. Its gradient gain 2 alpha = 1 + p lies in [1, 2] per quantizer and multiplies
+  along a chain: (1 + p)^L through L quantizers, 2^L once their windows have closed.
 - `mirror_descent` (Ajanthan et al., AISTATS 2021), binary weights only: the layer's weight is
   the auxiliary w~, the forward uses w = eps tanh(beta w~ / eps) and the backward hands the
   gradient at w to w~ unchanged (the numerically stable form of the mirror-descent update).
-  beta grows geometrically from `BETA_START` to `BETA_END` as g_s goes from 1 to 0, the
-  continuous form of multiplying beta by rho every T steps. Final weights eps sign(w~).
+  The paper multiplies beta by rho > 1 every T steps; here its continuous form
+  beta = BETA_START (BETA_END / BETA_START)^p, geometric in the progress p through the layer's
+  window (rho = (BETA_END / BETA_START)^(T / N) over a window of N steps). Final weights
+  eps sign(w~).
 
-Evaluation is always the hard stair eps Q(x / eps) of the base class.
+The progress comes from the annealing controller whatever the variance mode, so both anneal
+under a static variance too. Evaluation is always the hard stair eps Q(x / eps) of the base
+class.
 """
 
 from __future__ import annotations
@@ -95,14 +103,18 @@ class STEQuantizer(Quantizer):
         return straight_through(x, eps, self.grid)
 
 
-@ESTIMATORS.register("aqe", "asymptotic-quantized estimator: alpha Q(x) + (1 - alpha) x")
+@ESTIMATORS.register(
+    "aqe", "asymptotic-quantized estimator: alpha Q(x) + (1 - alpha) x, alpha = 1/2 (STE gradient)"
+)
 class AQEQuantizer(Quantizer):
-    """AQE (Chen et al.): a blend of the stair and the identity whose weight alpha = 1 - g_s / 2
-    rises from 1/2 to 1 as the variance is annealed; gradient 2 alpha inside the grid's range."""
+    """AQE (Chen et al.) at the paper's fixed alpha = 1/2: a blend of the stair and the
+    identity in training, gradient 2 alpha = 1 inside the grid's range."""
+
+    ALPHA = 0.5
 
     @property
     def alpha(self) -> float:
-        return 1.0 - 0.5 * self.g_s
+        return self.ALPHA
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.grid is None:
@@ -112,6 +124,18 @@ class AQEQuantizer(Quantizer):
             return self.grid.hard(x / eps) * eps
         alpha = self.alpha
         return straight_through(x, eps, self.grid, alpha=alpha, gain=2.0 * alpha)
+
+
+@ESTIMATORS.register(
+    "aqe_annealed", "AQE with alpha annealed from 1/2 to 1 over the window; gradient gain 1 to 2"
+)
+class AnnealedAQEQuantizer(AQEQuantizer):
+    """AQE whose alpha = (1 + progress) / 2 reaches the stair at the end of the layer's window;
+    the gradient gain 2 alpha is bounded by 2 per quantizer (2^L through L of them)."""
+
+    @property
+    def alpha(self) -> float:
+        return 0.5 * (1.0 + self.progress)
 
 
 # -- mirror descent ----------------------------------------------------------------------------
@@ -165,12 +189,13 @@ class MirrorDescentQuantizer(Quantizer):
 
     @property
     def beta(self) -> float:
-        return self.BETA_START * (self.BETA_END / self.BETA_START) ** (1.0 - self.g_s)
+        """Geometric in the layer's progress: BETA_START at 0, BETA_END at 1."""
+        return self.BETA_START * (self.BETA_END / self.BETA_START) ** self.progress
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         eps = self.quantum(x)
         if not self.training:
-            return self.grid.hard(x / eps) * eps
+            return self.stair().hard(x / eps) * eps
         beta = scalar(self.beta, x)
         return _MirrorTanh.apply(x, eps.to(x.dtype), beta)
 

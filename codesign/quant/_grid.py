@@ -14,12 +14,19 @@ from dataclasses import dataclass
 
 import torch
 
-from codesign.config import ACTIVATION_FORMATS, FLOAT_BITS, MAX_INT_BITS, WEIGHT_FORMATS
 from codesign.errors import CodesignError
+from codesign.formats import (
+    ACTIVATION_FORMATS,
+    MAX_INT_BITS,
+    MAX_POW2_BITS,
+    MIN_POW2_BITS,
+    WEIGHT_FORMATS,
+    bits_problem,
+    grid_kind,
+    implied_bits,
+)
 
 ROLES = ("weight", "activation")
-# Power-of-two grids beyond 8 bits would need magnitudes below float32's normal range.
-MAX_POW2_BITS = 8
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,24 @@ class Grid:
     @property
     def signed(self) -> bool:
         return self.lo < 0
+
+    def index_map(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The map phi sending level q_j to j and threshold t_j to j + 1/2, linear in between
+        and beyond the ends: (knots, slopes) with phi(u) = slopes[0] (u - knots[0])
+        + sum_{j >= 1} slopes[j] relu(u - knots[j]) (slopes[j >= 1] are changes of slope).
+
+        ANA adds its noise to phi(u), so a scale s is s steps of the grid wherever u lies: phi
+        is a shift on integer grids, a local rescaling on binary, power-of-two and explicit ones.
+        """
+        points = [p for pair in zip(self.levels, self.thresholds, strict=False) for p in pair]
+        points.append(self.hi)
+        rates = [0.5 / (b - a) for a, b in zip(points, points[1:], strict=False)]
+        knots, slopes = [points[0]], [rates[0]]
+        for knot, before, after in zip(points[1:], rates, rates[1:], strict=False):
+            if after != before:
+                knots.append(knot)
+                slopes.append(after - before)
+        return tuple(knots), tuple(slopes)
 
     def hard(self, u: torch.Tensor) -> torch.Tensor:
         """The stair Q(u) = q_0 + sum_i (q_{i+1} - q_i) H(u - t_i) with H(0) = 1."""
@@ -116,9 +141,10 @@ def binary_grid() -> Grid:
 
 def pow2_grid(bits: int) -> Grid:
     """{0, +-2^-p for p = 0 .. 2^(k-1) - 2}: one sign bit, the rest codes zero or an exponent."""
-    if not isinstance(bits, int) or not 2 <= bits <= MAX_POW2_BITS:
+    if bits_problem(bits, "pow2") is not None:
         raise CodesignError(
-            f"power-of-two grid: {bits!r} bits is impossible; use 2 to {MAX_POW2_BITS} bits"
+            f"power-of-two grid: {bits!r} bits is impossible; use {MIN_POW2_BITS} to "
+            f"{MAX_POW2_BITS} bits"
         )
     magnitudes = [2.0**-p for p in range(2 ** (bits - 1) - 1)]
     return explicit_grid([-m for m in magnitudes] + [0.0] + magnitudes[::-1])
@@ -146,25 +172,28 @@ def grid_for(role: str, fmt: str, bits: int, signed: bool = True) -> Grid | None
         raise CodesignError(
             f"unknown {role} format '{fmt}'; choose one of: {', '.join(formats)}"
         )
-    implied = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}.get(fmt)
+    implied = implied_bits(fmt)
     if implied is not None and bits != implied:
         raise CodesignError(f"{role} format '{fmt}' has {implied} bit(s), got {bits}")
-    if fmt == "float":
+    kind = grid_kind(role, fmt, bits, signed)
+    if kind == "float":
         return None
-    if fmt == "ternary":
+    if kind == "ternary":
         return ternary_grid()
-    if fmt == "pow2":
+    if kind == "pow2":
         return pow2_grid(bits)
     _check_int_bits(bits)
-    if bits == 1:
-        return binary_grid() if (role == "weight" or signed) else unsigned_grid(1)
+    if kind == "sign":
+        return binary_grid()
+    if kind == "zero_one":
+        return unsigned_grid(1)
     if role == "weight":
         return signed_grid(bits, balanced=True)
     return signed_grid(bits) if signed else unsigned_grid(bits)
 
 
 def _check_int_bits(bits: int) -> None:
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_INT_BITS:
+    if bits_problem(bits, "int") is not None:
         raise CodesignError(
             f"{bits!r} bits is impossible for an integer grid; use 1 to {MAX_INT_BITS} bits"
         )

@@ -25,7 +25,8 @@ Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class Noise:
-    """A noise shape: `cdf(z, s)` and `pdf(z, s)` for s > 0, in the integer domain."""
+    """A noise shape: `cdf(z, s)` and `pdf(z, s)` for s > 0, with z and s in steps of the grid
+    (the grid's index domain, `Grid.index_map`)."""
 
     name: str
     cdf: Fn

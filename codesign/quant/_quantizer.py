@@ -44,9 +44,14 @@ class Quantizer(nn.Module):
 
     `bits`, `fmt` and `role` restate the config; `grid` is the integer-domain stair (None for
     float); the `eps` buffer is the real step. `set_annealing` receives the controller's decay
-    values; `noise()` turns them into the noise mean and scale of the annealing config.
-    Subclasses implement `forward`; eval mode must give `hard(x)`.
+    values and the layer's progress through its window; `noise()` turns the decays into the
+    noise mean and scale of the annealing config. Subclasses implement `forward`; eval mode
+    must give `hard(x)`.
     """
+
+    eps: torch.Tensor
+    calibrations: torch.Tensor
+    signedness: torch.Tensor
 
     def __init__(
         self,
@@ -69,9 +74,11 @@ class Quantizer(nn.Module):
         self.per_channel = per_channel
         self.g_mu = 1.0
         self.g_s = 1.0
+        self.progress = 0.0
         self.register_buffer("eps", torch.ones(()))
         self.register_buffer("calibrations", torch.zeros((), dtype=torch.long))
         self._training_steps = 0
+        self._frozen = False
         self._weights_seen: tuple[int, int] | None = None
         signedness = _SIGNED if role == "weight" else _UNDECIDED
         self.register_buffer("signedness", torch.tensor(signedness, dtype=torch.int8))
@@ -82,13 +89,15 @@ class Quantizer(nn.Module):
 
     # -- annealing -------------------------------------------------------------------------
 
-    def set_annealing(self, g_mu: float, g_s: float) -> None:
-        """Controller decay values in [0, 1]: 1 = start (full noise), 0 = annealed (hard)."""
-        for name, g in (("g_mu", g_mu), ("g_s", g_s)):
+    def set_annealing(self, g_mu: float, g_s: float, progress: float) -> None:
+        """Controller values in [0, 1]: decays g_mu, g_s (1 = full noise, 0 = annealed) and
+        the layer's progress through its window (0 = not started, 1 = done)."""
+        for name, g in (("g_mu", g_mu), ("g_s", g_s), ("progress", progress)):
             if not 0.0 <= g <= 1.0:
                 raise CodesignError(f"{name}={g} is outside [0, 1]; the decay must lie in [0, 1]")
         self.g_mu = float(g_mu)
         self.g_s = float(g_s)
+        self.progress = float(progress)
 
     def noise(self) -> tuple[float, float]:
         """(mu, s) in the integer domain. Static mean means mu = 0, static variance s = beta_s."""
@@ -117,9 +126,16 @@ class Quantizer(nn.Module):
             return self.eps.view(-1, *([1] * (x.dim() - 1)))
         return self.eps
 
+    def freeze_quantum(self) -> None:
+        """Keep eps as it is from now on (once calibrated), whatever the forwards: for
+        measurements whose inputs must not move the grid (see `codesign.capacity`)."""
+        self._frozen = True
+
     def _due_for_refresh(self, x: torch.Tensor) -> bool:
         if not self._calibrated:
             return True
+        if self._frozen:
+            return False
         if not self.training:
             # Weights trained since the last refresh get their final eps once.
             return self.role == "weight" and _identity(x) != self._weights_seen
@@ -133,11 +149,17 @@ class Quantizer(nn.Module):
         eps = self.quantum(x)
         return self.grid.hard(x / eps) * eps
 
+    def stair(self) -> Grid:
+        """The grid, which every quantized (not float) quantizer has."""
+        if self.grid is None:
+            raise CodesignError(f"a float {self.role} quantizer has no grid")
+        return self.grid
+
     def _calibrate(self, x: torch.Tensor) -> None:
         x = x.detach()
         if self.role == "weight":
             rows = x.reshape(x.shape[0], -1) if self.per_channel else x.reshape(1, -1)
-            eps, _ = mse_quantum(subsample(rows, MAX_SAMPLE), self.grid)
+            eps, _ = mse_quantum(subsample(rows, MAX_SAMPLE), self.stair())
             eps = eps if self.per_channel else eps.reshape(())
             if self.eps.shape != eps.shape:
                 self.eps = eps.to(self.eps.dtype)
@@ -147,13 +169,13 @@ class Quantizer(nn.Module):
             sample = subsample(x.reshape(1, -1).float(), MAX_SAMPLE)
             if self._undecided:
                 self._decide_signedness(sample)
-            eps, _ = mse_quantum(sample, self.grid)
+            eps, _ = mse_quantum(sample, self.stair())
             eps = eps.reshape(())
             if not self._calibrated:
                 self.eps.copy_(eps)
             else:
                 self.eps.lerp_(eps.to(self.eps.dtype), EPS_MOMENTUM)
-        self.calibrations += 1
+        self.calibrations.add_(1)
         self._calibrated = True
 
     def _decide_signedness(self, sample: torch.Tensor) -> None:
@@ -164,7 +186,9 @@ class Quantizer(nn.Module):
             return
         errors = {}
         for flag in (_UNSIGNED, _SIGNED):
-            _, error = mse_quantum(sample, grid_for(self.role, self.fmt, self.bits, bool(flag)))
+            candidate = grid_for(self.role, self.fmt, self.bits, bool(flag))
+            assert candidate is not None  # int and binary formats always have a grid
+            _, error = mse_quantum(sample, candidate)
             errors[flag] = float(error.max())
         self.signedness.fill_(_SIGNED if errors[_SIGNED] < errors[_UNSIGNED] else _UNSIGNED)
         self.grid = grid_for(self.role, self.fmt, self.bits, bool(int(self.signedness)))

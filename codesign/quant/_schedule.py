@@ -5,7 +5,9 @@ trials anneal smoothly. Each layer gets a decay window inside [AnnealConfig.star
 AnnealConfig.end] (its synchronisation) and a pair of powers (its power law); the controller
 turns those into decay values g_mu, g_s in [0, 1] (1 = full noise, 0 = hard) and hands them to
 the layer's quantizers, which map them to mu = beta_mu g_mu and s = beta_s g_s
-(docs/design.md, "ANA").
+(docs/design.md, "ANA"). It also hands them the layer's progress through its window (0 before,
+1 after, linear in between, whatever the mean and variance modes), which drives the estimators
+that anneal a parameter of their own (annealed AQE's alpha, mirror descent's beta).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from codesign.errors import CodesignError
 class Annealable(Protocol):
     """Anything the controller can drive: every quantizer of `codesign.quant`."""
 
-    def set_annealing(self, g_mu: float, g_s: float) -> None: ...
+    def set_annealing(self, g_mu: float, g_s: float, progress: float) -> None: ...
 
 
 def decay(tau: float, tau_start: float, tau_end: float, alpha: float) -> float:
@@ -89,6 +91,12 @@ def layer_decays(tau: float, layer: int, num_layers: int, anneal: AnnealConfig) 
     return g_mu, g_s
 
 
+def layer_progress(tau: float, layer: int, num_layers: int, anneal: AnnealConfig) -> float:
+    """How far `layer` is through its window at progress `tau`: 0 before, 1 after, linear."""
+    t0, t1 = layer_window(layer, num_layers, anneal.sync, anneal.start, anneal.end)
+    return 1.0 - decay(tau, t0, t1, 1.0)
+
+
 class AnnealingController:
     """Steps the noise of every quantized layer; call `.step(tau)` before every batch.
 
@@ -118,7 +126,10 @@ class AnnealingController:
     def step(self, tau: float) -> None:
         """Set every quantizer's noise for progress `tau` (clamped to [0, 1])."""
         tau = min(max(float(tau), 0.0), 1.0)
-        for quantizers, (g_mu, g_s) in zip(self.layers, self.decays(tau), strict=True):
+        for layer, (quantizers, (g_mu, g_s)) in enumerate(
+            zip(self.layers, self.decays(tau), strict=True)
+        ):
+            progress = layer_progress(tau, layer, self.num_layers, self.anneal)
             for quantizer in quantizers:
-                quantizer.set_annealing(g_mu, g_s)
+                quantizer.set_annealing(g_mu, g_s, progress)
         self.tau = tau

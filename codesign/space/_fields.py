@@ -14,6 +14,7 @@ from typing import Any
 from codesign import config
 from codesign.device import check_device_name
 from codesign.errors import CodesignError
+from codesign.formats import BITS_CHOICES, is_bits_value
 
 FieldRule = tuple[Callable[[Any], "str | None"], "str | None"]
 
@@ -52,9 +53,7 @@ def _float_between(low: float, high: float, open_low: bool = False) -> Callable[
 
 
 def _bits(value: Any) -> str | None:
-    if value == config.FLOAT_BITS and not isinstance(value, bool):
-        return None
-    return _int_between(1, config.MAX_INT_BITS)(value)
+    return None if is_bits_value(value) else f"{value!r} is not {BITS_CHOICES}"
 
 
 def _noise(value: Any) -> str | None:

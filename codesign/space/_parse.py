@@ -13,6 +13,7 @@ from typing import Any
 
 from codesign.config import AnnealConfig, checked_shape
 from codesign.errors import CodesignError, reject_unknown
+from codesign.formats import MAX_POW2_BITS, MIN_POW2_BITS, bits_problem
 from codesign.refs import canonical
 from codesign.space._choice import Choice, parse_choice
 from codesign.space._fields import (
@@ -192,10 +193,12 @@ def _check_window(anneal: dict[str, Choice], where: str) -> None:
 
 
 def _check_pow2_bits(fields_: dict[str, Choice], where: str) -> None:
-    if "pow2" in fields_["w_format"].candidates() and 1 in fields_["w_bits"].candidates():
+    bad = sorted(b for b in fields_["w_bits"].candidates() if bits_problem(b, "pow2"))
+    if "pow2" in fields_["w_format"].candidates() and bad:
         raise CodesignError(
-            f"{where}: w_format may be pow2 while w_bits may be 1; power-of-two weights need "
-            "at least 2 bits, so drop 1 from w_bits or pow2 from w_format"
+            f"{where}: w_format may be pow2 while w_bits may be {bad[0]}; power-of-two "
+            f"weights need {MIN_POW2_BITS} to {MAX_POW2_BITS} bits, so drop {bad[0]} from "
+            "w_bits or pow2 from w_format"
         )
 
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from codesign.config import (
-    FLOAT_BITS,
     AnnealConfig,
     LayerQuant,
     TrainConfig,
     TrialConfig,
 )
 from codesign.errors import CodesignError
+from codesign.formats import IMPLIED_BITS, format_for_bits
 from codesign.objective import Objective
 from codesign.space._choice import Choice
 from codesign.space._fields import AUTO_FORMAT
@@ -29,9 +29,6 @@ from codesign.space._rules import LayerRule
 
 if TYPE_CHECKING:
     import optuna
-
-_IMPLIED_BITS = {"binary": 1, "ternary": 2, "float": FLOAT_BITS}
-
 
 @dataclass
 class SearchSpace:
@@ -199,17 +196,17 @@ class SearchSpace:
             given = forced.get(bits_key)
             if given is not None and bits_key not in overridden:
                 # The caller's bits win unless an override rule fixes the format.
-                if fmt_value in _IMPLIED_BITS and fmt_key not in overridden:
+                if fmt_value in IMPLIED_BITS and fmt_key not in overridden:
                     fmt_value = AUTO_FORMAT
                 bits = given
-            elif fmt_value in _IMPLIED_BITS:
-                bits = _IMPLIED_BITS[fmt_value]
+            elif fmt_value in IMPLIED_BITS:
+                bits = IMPLIED_BITS[fmt_value]
             else:
                 bits = pick(choices[bits_key], f"{name}.{bits_key}")
             if fmt_value == AUTO_FORMAT:
-                fmt_value = _auto_format(bits)
-            elif fmt_value in _IMPLIED_BITS:
-                bits = _IMPLIED_BITS[fmt_value]
+                fmt_value = format_for_bits(bits)
+            elif fmt_value in IMPLIED_BITS:
+                bits = IMPLIED_BITS[fmt_value]
             values[fmt_key], values[bits_key] = fmt_value, bits
         values["estimator"] = pick(choices["estimator"], f"{name}.estimator")
         try:
@@ -226,10 +223,3 @@ class SearchSpace:
                 fields_.update(rule.fields)
         return fields_
 
-
-def _auto_format(bits: int) -> str:
-    if bits == 1:
-        return "binary"
-    if bits == FLOAT_BITS:
-        return "float"
-    return "int"

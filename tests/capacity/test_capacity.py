@@ -13,13 +13,16 @@ from torch import nn
 
 from codesign.capacity import (
     effective_dimension,
+    fisher_cap,
     fisher_eigenvalues,
     kappa_for,
     logdet_identity_plus,
     measure_capacity,
     module_draws,
     parameter_groups,
+    prepare_smoothed,
     score_blocks,
+    smoothed_config,
     trial_capacity,
     two_scale_ed,
 )
@@ -174,8 +177,63 @@ def test_trial_capacity_of_smoothed_network(eager: None) -> None:
     result = trial_capacity(_tiny_trial(), samples=3, draws=1, seed=1)
     assert result.params == sum(layer.params for layer in result.layers)
     assert 0.5 * result.params < result.lower_two_scale_ed <= result.two_scale_ed + 1e-9
+    # 3 samples of 10 classes: rank at most 27, and the Fisher term within its cap.
+    assert result.rank_cap == min(result.params, 27)
+    zeta_d = result.zeta * result.params
+    assert result.fisher_term == pytest.approx(result.lower_two_scale_ed - zeta_d)
+    assert 0 < result.fisher_term <= result.fisher_cap
+    assert result.fisher_cap == pytest.approx(
+        0.5 * 27 * math.log1p(result.kappa * result.params / 27) / math.log(result.kappa)
+    )
     with pytest.raises(CodesignError, match="beta_s"):
         trial_capacity(_tiny_trial(beta_s=0.0), samples=3, draws=1)
+
+
+def test_softmax_fisher_rank_is_samples_times_classes_less_one() -> None:
+    torch.manual_seed(8)
+    model = _mlp(6, inputs=4, classes=3)  # 30 + 21 = 51 parameters
+    x = torch.randn(5, 4)
+    blocks = score_blocks(model, x, parameter_groups(model), "softmax")
+    jacobian = torch.cat(blocks, dim=1)
+    assert jacobian.shape == (15, 51)
+    # float32 gradients: the dependence holds to round-off
+    assert int(torch.linalg.matrix_rank(jacobian, rtol=1e-5)) == 5 * (3 - 1)
+    draw, _ = module_draws(model, "current")
+    assert measure_capacity(draw, x, draws=1, zeta=0.5, eps=0.1).rank_cap == 10
+
+
+def test_fisher_term_reaches_its_cap_only_for_an_even_spectrum() -> None:
+    d, r, kappa = 40, 8, 30.0
+    even = [np.full(r, d / r)]
+    uneven = [np.array([d - 7.0] + [1.0] * 7)]
+    for spectrum, at_cap in ((even, True), (uneven, False)):
+        eps = 1 / kappa  # kappa = eps^(-2 (1 - zeta)) at zeta = 1/2
+        assert kappa_for(0.5, eps) == pytest.approx(kappa)
+        term = two_scale_ed(spectrum, d, 0.5, eps) - 0.5 * d
+        cap = fisher_cap(r, d, 0.5, kappa)
+        assert term == pytest.approx(cap) if at_cap else term < 0.8 * cap
+
+
+def test_trial_capacity_does_not_depend_on_sample_order(eager: None) -> None:
+    from codesign.data import load_dataset
+    from codesign.train import build_model, with_data_shape
+
+    splits = load_dataset("digits")
+    cfg = with_data_shape(smoothed_config(_tiny_trial()), splits.info)
+    inputs = torch.stack([splits.train[i][0] for i in range(10)])
+
+    def model_for_draw(i: int) -> nn.Module:
+        torch.manual_seed(i)
+        model = build_model(cfg)
+        return prepare_smoothed(model, cfg, inputs)  # quanta calibrated on the same batch
+
+    results = [
+        measure_capacity(model_for_draw, inputs[order], draws=1, eps=0.05)
+        for order in (torch.arange(10), torch.arange(10).flip(0))
+    ]
+    first = results[0].lower_two_scale_ed
+    assert results[0].fisher_term > 1.0
+    assert all(r.lower_two_scale_ed == pytest.approx(first, rel=1e-9) for r in results)
 
 
 def test_cli_end_to_end(eager: None, tmp_path, capsys: pytest.CaptureFixture) -> None:

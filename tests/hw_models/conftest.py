@@ -1,23 +1,16 @@
 import pytest
 
-from hw_models import COST_MODELS, _plugins
+from hw_models import COST_MODELS, HW_PATH_ENV
 
 
 @pytest.fixture
 def clean_registry(monkeypatch):
     """Plug-ins registered inside a test vanish after it (the registry is process-global)."""
-    entries = dict(COST_MODELS._entries)
-    descriptions = dict(COST_MODELS._descriptions)
-    monkeypatch.setattr(_plugins, "_sources", dict(_plugins._sources))
-    monkeypatch.setattr(_plugins, "_instances", dict(_plugins._instances))
-    monkeypatch.setattr(_plugins, "_scanned_dirs", set(_plugins._scanned_dirs))
-    monkeypatch.setattr(_plugins, "_entry_points_loaded", False)
-    monkeypatch.delenv(_plugins.HW_PATH_ENV, raising=False)
+    snapshot = COST_MODELS.snapshot()
+    COST_MODELS.plugins.entry_points_loaded = False
+    monkeypatch.delenv(HW_PATH_ENV, raising=False)
     yield
-    COST_MODELS._entries.clear()
-    COST_MODELS._entries.update(entries)
-    COST_MODELS._descriptions.clear()
-    COST_MODELS._descriptions.update(descriptions)
+    COST_MODELS.restore(snapshot)
 
 
 @pytest.fixture(scope="session")

@@ -66,29 +66,6 @@ def test_layers_absent_from_config_stay_float():
     assert fp32_mac == pytest.approx(4.6)
 
 
-@pytest.mark.parametrize(
-    "quant, op",
-    [
-        (LayerQuant(1, 1, "binary", "binary"), "xnor_popcount_ops"),
-        (LayerQuant(1, 1, "binary", "int"), "and_ops"),
-        (LayerQuant(1, 1, "int", "int"), "and_ops"),
-        (LayerQuant(1, 4, "binary", "int"), "mux_ops"),
-        (LayerQuant(2, 8, "ternary", "int"), "mux_ops"),
-        (LayerQuant(4, 1, "int", "binary"), "mux_ops"),
-        (LayerQuant(3, 1, "pow2", "binary"), "mux_ops"),
-        (LayerQuant(3, 8, "pow2", "int"), "shift_ops"),
-        (LayerQuant(4, 8, "int", "int"), "int_macs"),
-        (LayerQuant(32, 8, "float", "int"), "float_macs"),
-        (LayerQuant(8, 32, "int", "float"), "float_macs"),
-    ],
-)
-def test_op_class_by_operand_pair(quant, op):
-    layers = extract_layers(nn.Linear(8, 2), (1, 8))
-    got = totals(layers, BitMatrix.from_layer_quants([{"": quant}], layers.names))
-    classes = ("xnor_popcount_ops", "and_ops", "mux_ops", "shift_ops", "int_macs", "float_macs")
-    assert {name: got[name] for name in classes} == {name: 16.0 * (name == op) for name in classes}
-
-
 def test_energy_falls_with_bits_and_binary_is_cheapest(resnet18_layers):
     n = len(resnet18_layers.layers)
     energy = [

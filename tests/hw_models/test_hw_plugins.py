@@ -175,3 +175,21 @@ def test_entry_point_class_is_loaded(tmp_path, monkeypatch, fc):
     assert "acme_hw:CountingModel" in sources["acme_counter"] and "acme-hw" in sources[
         "acme_counter"]
     monkeypatch.delitem(sys.modules, "acme_hw")
+
+
+def test_restoring_a_snapshot_forgets_every_discovery_made_since(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    snapshot = COST_MODELS.snapshot()
+    write(first)
+    model = get_cost_model("test_asic", hw_dirs=[first])
+    assert COST_MODELS.plugins.sources["test_asic"].startswith(str(first.resolve()))
+    with pytest.raises(CodesignError, match="already taken"):
+        get_cost_model(str(write(second)))
+    COST_MODELS.restore(snapshot)
+    assert "test_asic" not in COST_MODELS and "test_asic" not in COST_MODELS.plugins.instances
+    assert first.resolve() not in COST_MODELS.plugins.scanned_dirs
+    again = get_cost_model(str(second / "test_asic.yaml"))  # the name is free again
+    assert again is not model and COST_MODELS.plugins.sources["test_asic"].startswith(
+        str(second.resolve()))

@@ -56,21 +56,45 @@ def steps(grid: Grid) -> torch.Tensor:
     return torch.tensor(grid.levels, dtype=F64).diff()
 
 
+def index(v: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.Tensor]:
+    """phi(v) and phi'(v): the piecewise-linear map with level j at j and threshold j at
+    j + 1/2, extended by its end segments; where ANA adds the noise (u - lo on integer grids)."""
+    knots = torch.tensor(
+        [p for pair in zip(grid.levels, grid.thresholds, strict=False) for p in pair]
+        + [grid.hi],
+        dtype=F64,
+    )
+    values = torch.arange(len(knots), dtype=F64) / 2
+    segment = (torch.searchsorted(knots, v.contiguous(), right=True) - 1).clamp(0, len(knots) - 2)
+    rate = (values[segment + 1] - values[segment]) / (knots[segment + 1] - knots[segment])
+    return values[segment] + (v - knots[segment]) * rate, rate
+
+
 def shifted(u: torch.Tensor, grid: Grid, mu: float) -> torch.Tensor:
-    """z_i = u - mu - t_i, one column per threshold."""
-    return u[..., None] - mu - torch.tensor(grid.thresholds, dtype=F64)
+    """z_i = phi(u) - mu - i - 1/2, one column per threshold (u - mu - t_i on integer grids)."""
+    if grid.uniform:  # the same, without phi's rounding at the window's exact thresholds
+        return u[..., None] - mu - torch.tensor(grid.thresholds, dtype=F64)
+    thresholds = torch.arange(len(grid.thresholds), dtype=F64) + 0.5
+    return index(u, grid)[0][..., None] - mu - thresholds
+
+
+def noisy_stair(u: torch.Tensor, grid: Grid, mu: float, xi: torch.Tensor) -> torch.Tensor:
+    """The stair with noise mu + xi added in the grid's index domain: level round(phi - mu - xi)."""
+    w = index(u, grid)[0]
+    j = torch.floor(w - mu - xi + 0.5).clamp(0, len(grid.levels) - 1).long()
+    return torch.tensor(grid.levels, dtype=F64)[j]
 
 
 def smoothed(u: torch.Tensor, grid: Grid, noise: str, mu: float, s: float) -> torch.Tensor:
-    """Q~(u) = q_0 + sum_i (q_{i+1} - q_i) F(u - mu - t_i), summed over every threshold."""
+    """Q~(u) = q_0 + sum_i (q_{i+1} - q_i) F(z_i), summed over every threshold."""
     cdf = NOISES.get(noise).cdf(shifted(u, grid, mu), torch.tensor(s, dtype=F64))
     return grid.levels[0] + cdf @ steps(grid)
 
 
 def slope(u: torch.Tensor, grid: Grid, noise: str, mu: float, s: float) -> torch.Tensor:
-    """dQ~/du = sum_i (q_{i+1} - q_i) f(u - mu - t_i)."""
+    """dQ~/du = phi'(u) sum_i (q_{i+1} - q_i) f(z_i)."""
     pdf = NOISES.get(noise).pdf(shifted(u, grid, mu), torch.tensor(s, dtype=F64))
-    return pdf @ steps(grid)
+    return (pdf @ steps(grid)) * index(u, grid)[1]
 
 
 def level_probabilities(u: torch.Tensor, grid: Grid, noise: str, mu: float,
@@ -103,13 +127,13 @@ def test_expectation_is_the_monte_carlo_mean_of_the_noisy_stair(
     grid, s = GRIDS[grid_name], SCALES[noise]
     x = spread(grid, 24)
     out, _ = quantize(x, grid, noise)
-    xi = MU + draw(noise, s, 20_000, torch.Generator().manual_seed(3))
-    noisy = grid.hard(x[:, None] / EPS - xi[None, :]) * EPS
+    xi = draw(noise, s, 20_000, torch.Generator().manual_seed(3))
+    noisy = noisy_stair(x[:, None] / EPS, grid, MU, xi[None, :]) * EPS
     mean, se = noisy.mean(1), noisy.std(1) / math.sqrt(xi.numel())
     # Beyond 5 standard errors, allow for tail events too rare to show up in the draws.
     unseen = 3 / xi.numel() * steps(grid).max().item() * EPS
     assert torch.all((out - mean).abs() <= 5 * se + unseen), (out - mean).abs() / se
-    assert se.max() > 1e-3  # the noise does move the stair
+    assert noisy.std(1).max() > 0.1 * steps(grid).min() * EPS  # the noise does move the stair
 
 
 @pytest.mark.parametrize("grid_name", GRIDS)
@@ -122,6 +146,9 @@ def test_backward_of_every_strategy_is_the_derivative_of_the_expectation(
     if noise == "uniform":  # F has kinks at z = +-s where finite differences are meaningless
         z = shifted(x / EPS, grid, MU)
         x = x[((z.abs() - s).abs() > 1e-3).all(-1)]
+    # phi has kinks at the levels of grids with unequal steps
+    levels = torch.tensor(grid.levels, dtype=F64)
+    x = x[((x[:, None] / EPS - levels).abs() > 1e-3).all(-1)]
     h = 1e-6
     plus, _ = quantize(x + h, grid, noise)
     minus, _ = quantize(x - h, grid, noise)
@@ -171,7 +198,8 @@ def test_zero_scale_is_exactly_the_hard_stair_with_no_gradient(grid_name: str,
     x = spread(grid, 300, seed=8).float()
     for mu in (0.0, MU):
         out, grad = quantize(x, grid, "normal", strategy, mu=mu, s=0.0)
-        assert torch.equal(out, grid.hard(x / EPS - mu) * EPS)
+        xi = torch.zeros(1, dtype=F64)
+        assert torch.equal(out, noisy_stair(x.double() / EPS, grid, mu, xi).float() * EPS)
         assert torch.equal(grad, torch.zeros_like(x))
 
 
@@ -224,7 +252,7 @@ def test_uniform_half_step_static_mode_is_the_clipped_identity_ste() -> None:
     results = []
     for estimator, config in (("ana", anneal), ("ste", AnnealConfig())):
         q = make_quantizer("weight", "int", 3, estimator, config).train()
-        q.set_annealing(0.3, 0.3)  # static: the schedule must not matter
+        q.set_annealing(0.3, 0.3, 0.5)  # static: the schedule must not matter
         w_in = w.clone().requires_grad_()
         y = q(w_in)
         y.backward(torch.ones_like(y))
@@ -233,6 +261,44 @@ def test_uniform_half_step_static_mode_is_the_clipped_identity_ste() -> None:
     assert torch.equal(ana_out, ste_out)
     assert torch.equal(ana_grad, ste_grad)
     assert 0 < ana_grad.mean() < 1
+
+
+# Grids with unequal or non-unit steps, where the scale counts steps of the grid.
+STEPPED = {"binary": binary_grid(), "pow2_3": pow2_grid(3), "pow2_4": pow2_grid(4)}
+
+
+@pytest.mark.parametrize("grid_name", STEPPED)
+@pytest.mark.parametrize("noise", NOISES.names())
+def test_mode_reaches_every_level_and_becomes_the_stair(noise: str, grid_name: str) -> None:
+    grid = STEPPED[grid_name]
+    x = spread(grid, 20_000, seed=19, margin=0.5)
+    levels = torch.tensor(grid.levels, dtype=F64)
+    z = shifted(x / EPS, grid, 0.0)  # distance to every threshold, in steps of the grid
+    # Static mean, the default scale: the nearest level, but within 1e-3 steps of a threshold
+    # (where the tail beyond the next threshold tips the balance).
+    out, _ = quantize(x, grid, noise, "mode", mu=0.0, s=default_beta_s(noise))
+    assert torch.equal(torch.unique(out / EPS), levels)
+    away = (z.abs() > 1e-3).all(-1)
+    assert away.double().mean() > 0.99
+    assert torch.equal(out[away], grid.hard(x[away] / EPS) * EPS)
+    # Dynamic mean near the end of annealing: the stair but within the remaining shift.
+    g = 1e-2
+    out, _ = quantize(x, grid, noise, "mode", mu=-0.5 * g, s=g * g * default_beta_s(noise))
+    away = (z.abs() > g).all(-1)
+    assert away.double().mean() > 0.9
+    assert torch.equal(out[away], grid.hard(x[away] / EPS) * EPS)
+
+
+@pytest.mark.parametrize("grid_name", STEPPED)
+def test_uniform_half_step_static_mode_is_the_clipped_ste_on_every_grid(grid_name: str) -> None:
+    grid = STEPPED[grid_name]
+    x = spread(grid, 2000, seed=20)
+    out, grad = quantize(x, grid, "uniform", "mode", mu=0.0, s=0.5)
+    u = x / EPS
+    assert torch.equal(out, grid.hard(u) * EPS)
+    inside = ((u >= grid.lo) & (u < grid.hi)).to(F64)
+    assert 0.3 < inside.mean() < 0.9
+    torch.testing.assert_close(grad, inside, rtol=0, atol=1e-12)
 
 
 def saved_for_backward(*args: object) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -285,7 +351,7 @@ def test_quantizer_trains_with_its_annealed_noise_and_evaluates_the_stair(noise:
     anneal = AnnealConfig(noise=noise, mean="dynamic", variance="dynamic")
     q = make_quantizer("weight", "int", 4, "ana", anneal).train()
     assert isinstance(q, ANAQuantizer)
-    q.set_annealing(0.5, 0.25)
+    q.set_annealing(0.5, 0.25, 0.5)
     mu, s = q.noise()
     assert (mu, s) == pytest.approx((-0.25, 0.25 * NOISES.get(noise).default_beta_s))
     w = weights(15).requires_grad_()
@@ -298,9 +364,9 @@ def test_quantizer_trains_with_its_annealed_noise_and_evaluates_the_stair(noise:
                                rtol=1e-4, atol=1e-4)
 
     hard = q.grid.hard(w.detach() / q.eps) * q.eps
-    q.set_annealing(0.0, 0.0)
+    q.set_annealing(0.0, 0.0, 0.5)
     assert torch.equal(q(w).detach(), hard)
-    q.set_annealing(0.5, 0.25)
+    q.set_annealing(0.5, 0.25, 0.5)
     q.eval()
     assert torch.equal(q(w).detach(), hard)
     assert torch.equal(q.hard(w.detach()), hard)

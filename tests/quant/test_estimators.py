@@ -70,11 +70,17 @@ def test_ste_per_channel_quanta():
     assert torch.allclose(grad, grad_out * ((u >= -1) & (u <= 1)).float())
 
 
-@pytest.mark.parametrize("g_s, alpha", [(1.0, 0.5), (0.4, 0.8), (0.0, 1.0)])
+@pytest.mark.parametrize(
+    "estimator, progress, alpha",
+    [("aqe", 0.0, 0.5), ("aqe", 1.0, 0.5), ("aqe_annealed", 0.0, 0.5),
+     ("aqe_annealed", 0.6, 0.8), ("aqe_annealed", 1.0, 1.0)],
+)
 @pytest.mark.parametrize("fmt, bits, lo, hi", FORMATS[:2])
-def test_aqe_blends_stair_and_identity_with_gradient_two_alpha(g_s, alpha, fmt, bits, lo, hi):
-    q = make_quantizer("weight", fmt, bits, "aqe", ANNEAL).train()
-    q.set_annealing(1.0, g_s)
+def test_aqe_blends_stair_and_identity_with_gradient_two_alpha(
+    estimator, progress, alpha, fmt, bits, lo, hi
+):
+    q = make_quantizer("weight", fmt, bits, estimator, ANNEAL).train()
+    q.set_annealing(1.0, 1.0 - progress, progress)
     assert q.alpha == pytest.approx(alpha)
     x = weights(2) * 2
     out, grad, grad_out = run(q, x)
@@ -86,18 +92,52 @@ def test_aqe_blends_stair_and_identity_with_gradient_two_alpha(g_s, alpha, fmt, 
     assert torch.allclose(grad, grad_out * 2 * alpha * inside)
 
 
-def test_aqe_at_one_half_has_the_ste_gradient():
+def test_aqe_has_the_ste_gradient_at_every_point_of_the_schedule():
     x = weights(3) * 2
     ste = make_quantizer("weight", "int", 4, "ste", ANNEAL).train()
     aqe = make_quantizer("weight", "int", 4, "aqe", ANNEAL).train()
-    aqe.set_annealing(1.0, 1.0)
-    assert torch.equal(run(ste, x)[1], run(aqe, x)[1])
+    for progress in (0.0, 0.5, 1.0):
+        aqe.set_annealing(1.0 - progress, 1.0 - progress, progress)
+        assert torch.equal(run(ste, x)[1], run(aqe, x)[1])
 
 
-@pytest.mark.parametrize("g_s, beta", [(1.0, 1.0), (0.5, math.sqrt(1000.0)), (0.0, 1000.0)])
-def test_mirror_descent_forward_tanh_backward_straight_through(g_s, beta):
+def chained_gradient(estimator: str, progress: float, depth: int = 8) -> torch.Tensor:
+    """d out / d x through `depth` activation quantizers applied one after the other."""
+    chain = [make_quantizer("activation", "int", 4, estimator, ANNEAL).train()
+             for _ in range(depth)]
+    x = torch.linspace(0.05, 1.0, 64)
+    for q in chain:  # calibrate on the chain's own inputs, then freeze
+        q(x)
+        q.set_annealing(1.0 - progress, 1.0 - progress, progress)
+    x = x.clone().requires_grad_()
+    y = x
+    for q in chain:
+        y = q(y)
+    y.sum().backward()
+    return x.grad
+
+
+def test_aqe_gradient_through_eight_chained_quantizers_is_unscaled_by_default():
+    for progress in (0.0, 1.0):
+        grad = chained_gradient("aqe", progress)
+        assert grad.max() == 1.0 and grad.min() >= 0.0
+        assert (grad == 1.0).float().mean() > 0.5
+
+
+@pytest.mark.parametrize("progress", [0.0, 0.5, 1.0])
+def test_annealed_aqe_gain_is_one_plus_progress_per_quantizer(progress):
+    grad = chained_gradient("aqe_annealed", progress)
+    gain = (1.0 + progress) ** 8
+    assert grad.max() == pytest.approx(gain) and gain <= 2.0**8
+    assert torch.all((grad == 0) | (grad - gain).abs().le(1e-4 * gain))
+
+
+@pytest.mark.parametrize(
+    "progress, beta", [(0.0, 1.0), (0.4, 1000.0**0.4), (0.5, math.sqrt(1000.0)), (1.0, 1000.0)]
+)
+def test_mirror_descent_forward_tanh_backward_straight_through(progress, beta):
     q = make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL).train()
-    q.set_annealing(0.0, g_s)
+    q.set_annealing(0.0, 1.0, progress)
     assert q.beta == pytest.approx(beta)
     w_aux = weights(4)
     out, grad, grad_out = run(q, w_aux)
@@ -106,6 +146,22 @@ def test_mirror_descent_forward_tanh_backward_straight_through(g_s, beta):
     assert torch.allclose(out, eps * torch.tanh(beta * w_aux / eps), atol=1e-6)
     # The gradient taken at w updates w~ unchanged (not multiplied by tanh's derivative).
     assert torch.equal(grad, grad_out)
+
+
+def test_mirror_descent_beta_is_multiplied_by_a_constant_every_step():
+    """The continuous form of beta <- rho beta every T steps: equal steps of training
+    multiply beta by the same factor, whatever the power law of the noise."""
+    q = make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL)
+    anneal = AnnealConfig(start=0.0, end=0.8, power="progressive")
+    controller = AnnealingController([[q]], anneal)
+    betas = []
+    for step in range(11):
+        controller.step(0.1 * step)
+        betas.append(q.beta)
+    ratios = [b / a for a, b in zip(betas, betas[1:], strict=False)]
+    assert ratios[:8] == pytest.approx([1000.0 ** (1 / 8)] * 8)
+    assert betas[4] == pytest.approx(math.sqrt(1000.0))  # tau 0.4: half-way through the window
+    assert betas[8:] == pytest.approx([1000.0] * 3) and ratios[8:] == [1.0, 1.0]
 
 
 def test_mirror_descent_final_weights_are_signs():
@@ -132,7 +188,7 @@ def test_mirror_descent_sgd_step_moves_the_auxiliary_by_the_gradient_at_w():
 def test_every_estimator_is_the_hard_stair_in_eval(estimator):
     fmt, bits = ("binary", 1) if estimator == "mirror_descent" else ("int", 3)
     q = make_quantizer("weight", fmt, bits, estimator, ANNEAL).train()
-    q.set_annealing(0.7, 0.7)
+    q.set_annealing(0.7, 0.7, 0.3)
     x = weights(8) * 2
     train_out = q(x)
     q.eval()
@@ -142,7 +198,7 @@ def test_every_estimator_is_the_hard_stair_in_eval(estimator):
     assert not torch.allclose(train_out, hard, atol=1e-3) or estimator == "ste"
 
 
-@pytest.mark.parametrize("estimator", ["ste", "aqe"])
+@pytest.mark.parametrize("estimator", ["ste", "aqe", "aqe_annealed"])
 def test_activation_quantizers_calibrate_and_quantize(estimator):
     q = make_quantizer("activation", "int", 4, estimator, ANNEAL).train()
     x = torch.relu(weights(9, (2, 3, 8, 8)))
@@ -152,14 +208,18 @@ def test_activation_quantizers_calibrate_and_quantize(estimator):
     assert torch.allclose(q(x), (x / q.eps).round().clamp(0, 15) * q.eps, atol=1e-6)
 
 
-def test_controller_anneals_aqe_towards_the_stair():
-    qs = [[make_quantizer("weight", "int", 2, "aqe", ANNEAL)] for _ in range(2)]
-    controller = AnnealingController(qs, AnnealConfig(start=0.0, end=0.5))
-    assert qs[0][0].alpha == 0.5
-    controller.step(0.25)  # g_s = 0.5 ** 2
-    assert qs[1][0].alpha == pytest.approx(1 - 0.125)
+@pytest.mark.parametrize("variance", ["dynamic", "static"])
+def test_controller_anneals_aqe_and_mirror_descent_under_either_variance(variance):
+    aqe = [make_quantizer("weight", "int", 2, "aqe_annealed", ANNEAL) for _ in range(2)]
+    mirror = [make_quantizer("weight", "binary", 1, "mirror_descent", ANNEAL) for _ in range(2)]
+    anneal = AnnealConfig(start=0.0, end=0.5, variance=variance, sync="partition")
+    controller = AnnealingController([[aqe[0], mirror[0]], [aqe[1], mirror[1]]], anneal)
+    assert [q.alpha for q in aqe] == [0.5, 0.5] and [q.beta for q in mirror] == [1.0, 1.0]
+    controller.step(0.125)  # layer 0 half-way through [0, 0.25], layer 1 not started
+    assert [q.alpha for q in aqe] == pytest.approx([0.75, 0.5])
+    assert [q.beta for q in mirror] == pytest.approx([math.sqrt(1000.0), 1.0])
     controller.step(0.5)
-    assert qs[0][0].alpha == 1.0
+    assert [q.alpha for q in aqe] == [1.0, 1.0] and [q.beta for q in mirror] == [1000.0] * 2
 
 
 @pytest.mark.parametrize(
@@ -188,8 +248,8 @@ def test_fused_straight_through_kernels_match_eager(monkeypatch):
     results = []
     for mode in ("0", "1"):
         monkeypatch.setenv("CODESIGN_COMPILE", mode)
-        q = make_quantizer("activation", "int", 3, "aqe", ANNEAL).train()
-        q.set_annealing(1.0, 0.4)
+        q = make_quantizer("activation", "int", 3, "aqe_annealed", ANNEAL).train()
+        q.set_annealing(1.0, 0.4, 0.6)
         results.append(run(q, x)[:2])
     (out0, grad0), (out1, grad1) = results
     torch.testing.assert_close(out1, out0)

@@ -33,7 +33,7 @@ def test_noise_follows_the_annealing_config(mean: str, variance: str, beta_s: fl
     q = make_quantizer("weight", "int", 4, "ana", anneal)
     start = (-0.5 if mean == "dynamic" else 0.0, 0.2551 if beta_s is None else beta_s)
     assert q.noise() == pytest.approx(start)  # g_mu = g_s = 1 until the controller steps
-    q.set_annealing(0.5, 0.25)
+    q.set_annealing(0.5, 0.25, 0.5)
     assert q.noise() == pytest.approx(expected)
 
 
@@ -121,9 +121,14 @@ def test_float_format_is_the_identity_for_every_estimator(estimator: str, role: 
         q.quantum(x)
 
 
-@pytest.mark.parametrize("g_mu, g_s, culprit", [(-0.1, 0.5, "g_mu=-0.1"), (0.5, 1.01, "g_s=1.01")])
-def test_decay_values_outside_the_unit_interval_name_the_culprit(g_mu: float, g_s: float,
-                                                                 culprit: str) -> None:
+@pytest.mark.parametrize(
+    "g_mu, g_s, progress, culprit",
+    [(-0.1, 0.5, 0.5, "g_mu=-0.1"), (0.5, 1.01, 0.5, "g_s=1.01"),
+     (0.5, 0.5, 1.5, "progress=1.5")],
+)
+def test_decay_values_outside_the_unit_interval_name_the_culprit(
+    g_mu: float, g_s: float, progress: float, culprit: str
+) -> None:
     q = make_quantizer("weight", "int", 4, "ana", AnnealConfig())
     with pytest.raises(CodesignError, match=f"{culprit} is outside"):
-        q.set_annealing(g_mu, g_s)
+        q.set_annealing(g_mu, g_s, progress)

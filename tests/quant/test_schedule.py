@@ -3,7 +3,13 @@
 import pytest
 
 from codesign.config import AnnealConfig
-from codesign.quant import AnnealingController, decay, layer_decays, layer_window
+from codesign.quant import (
+    AnnealingController,
+    decay,
+    layer_decays,
+    layer_progress,
+    layer_window,
+)
 
 # Window [0.2, 0.6] over L = 4 layers: slots of 0.1 starting at 0.2, 0.3, 0.4, 0.5.
 L = 4
@@ -78,18 +84,27 @@ class Recorder:
     def __init__(self):
         self.calls = []
 
-    def set_annealing(self, g_mu, g_s):
-        self.calls.append((g_mu, g_s))
+    def set_annealing(self, g_mu, g_s, progress):
+        self.calls.append((g_mu, g_s, progress))
 
 
 def test_controller_drives_every_quantizer_of_every_layer():
     layers = [[Recorder(), Recorder()] for _ in range(L)]
     controller = AnnealingController(layers, cfg(sync="partition"))
-    assert all(q.calls == [(1.0, 1.0)] for layer in layers for q in layer)  # starts at tau = 0
+    assert all(q.calls == [(1.0, 1.0, 0.0)] for layer in layers for q in layer)  # tau = 0
     controller.step(0.35)
     for layer, g in enumerate([0.0, 0.5, 1.0, 1.0]):
         for q in layers[layer]:
-            assert q.calls[-1] == pytest.approx((g, g * g))
+            assert q.calls[-1] == pytest.approx((g, g * g, 1 - g))
     controller.step(1.5)  # clamped to the end of training: everything hard
-    assert all(q.calls[-1] == (0.0, 0.0) for layer in layers for q in layer)
+    assert all(q.calls[-1] == (0.0, 0.0, 1.0) for layer in layers for q in layer)
     assert controller.tau == 1.0
+
+
+@pytest.mark.parametrize("variance", ["static", "dynamic"])
+@pytest.mark.parametrize("mean", ["static", "dynamic"])
+def test_progress_is_linear_in_the_window_whatever_the_noise_modes(mean, variance):
+    anneal = cfg(sync="partition", mean=mean, variance=variance, power="progressive")
+    # layer 2 over [0.4, 0.5]
+    assert [layer_progress(tau, 2, L, anneal) for tau in (0.0, 0.4, 0.425, 0.45, 0.5, 1.0)] \
+        == pytest.approx([0.0, 0.0, 0.25, 0.5, 1.0, 1.0])

@@ -21,9 +21,11 @@ CHECKPOINT_FILE = "model.pt"
 
 
 def export_trial(
-    manifest: Manifest, trial_number: int, dest: Path, hw: list[str] | None = None
+    manifest: Manifest, trial_number: int, dest: Path, hw: list[str] | None = None,
+    checkpoint: bool = True,
 ) -> dict[str, Path]:
-    """Write the trial's files into `dest`; returns them by kind."""
+    """Write the trial's files into `dest` (`checkpoint`: with its model.pt); returns them by
+    kind."""
     import pandas as pd
 
     from codesign.config import TrialConfig
@@ -61,8 +63,8 @@ def export_trial(
     result["trial"] = trial_number
     result["study"] = manifest.study
     paths["result"].write_text(json.dumps(result, indent=2) + "\n")
-    checkpoint = trial.user_attrs.get(Key.CHECKPOINT)
-    source = Path(checkpoint) / CHECKPOINT_FILE if checkpoint else None
-    if source is not None and source.is_file():
+    stored = trial.user_attrs.get(Key.CHECKPOINT)
+    source = Path(stored) / CHECKPOINT_FILE if stored else None
+    if checkpoint and source is not None and source.is_file():
         paths["checkpoint"] = Path(shutil.copy2(source, dest / CHECKPOINT_FILE))
     return paths
