@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from codesign.device import check_device_name
 from codesign.errors import CodesignError, reject_unknown
 from codesign.formats import ACTIVATION_FORMATS, WEIGHT_FORMATS, check_bits, format_for_bits
 from codesign.formats import FLOAT_BITS as FLOAT_BITS  # re-exported for config readers
@@ -24,6 +25,7 @@ ANNEAL_MODES = ("static", "dynamic")
 SYNCS = ("overlapped", "same_start", "same_end", "partition")
 POWER_LAWS = ("homogeneous", "progressive")
 OPTIMIZERS = ("adam", "sgd")
+AMP_MODES = ("off", "bf16")
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -108,7 +110,12 @@ class AnnealConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation budget of one trial."""
+    """Optimisation budget of one trial, and where it runs.
+
+    `device`: auto, cpu, cuda or cuda:N (see `codesign.device`). `num_workers`: data-loading
+    processes per loader (in-memory sets such as digits need none). `amp`: `bf16` runs the
+    layers under bfloat16 autocast while every quantizer still computes in float32.
+    """
 
     epochs: int = 15
     batch_size: int = 64
@@ -116,9 +123,18 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 0.0
     seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    amp: str = "off"
 
     def __post_init__(self) -> None:
         _choice(self.optimizer, OPTIMIZERS, "optimizer")
+        _choice(self.amp, AMP_MODES, "amp mode")
+        check_device_name(self.device)
+        if not isinstance(self.num_workers, int) or self.num_workers < 0:
+            raise CodesignError(
+                f"num_workers={self.num_workers!r}; use 0 (load in the trial's process) or more"
+            )
         if self.epochs < 1:
             raise CodesignError(f"epochs={self.epochs}; train for at least 1 epoch")
         if self.batch_size < 1:

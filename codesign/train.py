@@ -4,6 +4,11 @@ The accuracy a trial reports is always that of the genuinely quantized network (
 stair functions, no noise), on the validation split for selection and on the test split once,
 for the epoch with the best validation accuracy. The annealing controller steps every batch so
 that short trials anneal smoothly.
+
+Every tensor lives on the trial's device (`train.device`, see `codesign.device`). The batch
+loop never waits for the device: loss and accuracy are summed as tensors and divergence is a
+device-side flag, all read once per epoch. The checkpoint is written as CPU tensors, so a GPU
+trial's `model.pt` loads anywhere with `torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +26,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from codesign.config import TrialConfig
-from codesign.data import DatasetInfo, load_dataset, make_loaders
+from codesign.data import DatasetInfo, device_loaders, load_dataset, make_loaders
+from codesign.device import resolve_device
 from codesign.network import float_network
 from codesign.nn import convert, layer_quantizers
 from codesign.quant import AnnealingController
@@ -34,6 +39,7 @@ from codesign.record import Key, Status
 DIVERGENCE_FACTOR = 50.0
 
 EpochCallback = Callable[[dict[str, Any]], bool]
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass
@@ -93,15 +99,33 @@ def with_data_shape(cfg: TrialConfig, info: DatasetInfo) -> TrialConfig:
     )
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where the model's parameters live (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader) -> float:
-    """Accuracy of the hard-quantized network (eval mode: no noise)."""
+def evaluate(model: nn.Module, loader: Batches) -> float:
+    """Accuracy of the hard-quantized network (eval mode: no noise), on the model's device.
+
+    Always in float32, also for a trial trained with `amp`: the accuracy a trial reports is
+    that of the quantized network itself, not of its bfloat16 rounding.
+    """
     model.eval()
-    correct = total = 0
+    device = model_device(model)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    total = 0
     for inputs, targets in loader:
-        correct += (model(inputs).argmax(dim=1) == targets).sum().item()
+        inputs = inputs.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
+        correct += (model(inputs).argmax(dim=1) == targets).sum()
         total += targets.numel()
-    return correct / max(total, 1)
+    return int(correct) / max(total, 1)
+
+
+def autocast(device: torch.device, amp: str) -> torch.autocast:
+    """The mixed-precision context of `train.amp` (`off`: a disabled one)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
 
 
 def _make_optimizer(cfg: TrialConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -114,45 +138,96 @@ def _make_optimizer(cfg: TrialConfig, model: nn.Module) -> torch.optim.Optimizer
     return torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
 
 
+class EpochTally:
+    """Loss and accuracy sums and the first diverging step, kept as tensors on the device so
+    that a batch never waits for the host; `read` copies them back once."""
+
+    def __init__(self, device: torch.device, divergence_loss: float) -> None:
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.bad_step = torch.full((), -1, dtype=torch.long, device=device)
+        self.bad_loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.limit = divergence_loss
+        self.seen = 0
+
+    def add(self, step: int, loss: torch.Tensor, logits: torch.Tensor,
+            targets: torch.Tensor) -> None:
+        loss = loss.detach().double()
+        self.loss_sum += loss * targets.numel()
+        self.correct += (logits.argmax(dim=1) == targets).sum()
+        self.seen += targets.numel()
+        first = (~torch.isfinite(loss) | (loss > self.limit)) & (self.bad_step < 0)
+        self.bad_step = torch.where(first, step, self.bad_step)
+        self.bad_loss = torch.where(first, loss, self.bad_loss)
+
+    def read(self) -> tuple[float, float]:
+        """(mean loss, accuracy); raises `TrialDiverged` naming the first bad step."""
+        if int(self.bad_step) >= 0:
+            raise TrialDiverged(
+                f"training loss {float(self.bad_loss):.4g} at step {int(self.bad_step)} "
+                f"(limit {self.limit:.3g}); lower the learning rate"
+            )
+        seen = max(self.seen, 1)
+        return float(self.loss_sum) / seen, int(self.correct) / seen
+
+
 def _train_epoch(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Batches,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     controller: AnnealingController,
     first_step: int,
     total_steps: int,
     divergence_loss: float,
+    amp: str = "off",
 ) -> tuple[float, float, int]:
     """One pass over the training data; returns (mean loss, accuracy, steps taken)."""
     model.train()
-    loss_sum = correct = seen = 0.0
+    tally = EpochTally(model_device(model), divergence_loss)
     step = first_step
     for inputs, targets in loader:
-        controller.step(step / total_steps)
+        train_step(model, inputs, targets, optimizer, scheduler, controller,
+                   step / total_steps, tally, step, amp)
+        step += 1
+    loss_mean, accuracy = tally.read()
+    return loss_mean, accuracy, step - first_step
+
+
+def train_step(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    controller: AnnealingController,
+    progress: float,
+    tally: EpochTally,
+    step: int,
+    amp: str = "off",
+) -> None:
+    """One batch: anneal to `progress`, forward, backward, update; nothing read on the host."""
+    controller.step(progress)
+    with autocast(model_device(model), amp):
         logits = model(inputs)
         loss = nn.functional.cross_entropy(logits, targets)
-        value = loss.item()
-        if not math.isfinite(value) or value > divergence_loss:
-            raise TrialDiverged(
-                f"training loss {value:.4g} at step {step} "
-                f"(limit {divergence_loss:.3g}); lower the learning rate"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        loss_sum += value * targets.numel()
-        correct += (logits.argmax(dim=1) == targets).sum().item()
-        seen += targets.numel()
-        step += 1
-    return loss_sum / max(seen, 1), correct / max(seen, 1), step - first_step
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    tally.add(step, loss, logits, targets)
+
+
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state as CPU tensors of their own (a copy even for a model on the CPU)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def save_checkpoint(model: nn.Module, cfg: TrialConfig, result: TrialResult, out_dir: Path) -> None:
-    """State dict (loadable with `torch.load(weights_only=True)`) plus config and result JSON."""
+    """State dict as CPU tensors (loadable with `torch.load(weights_only=True)` on any
+    machine) plus config and result JSON."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out_dir / "model.pt")
+    torch.save(cpu_state_dict(model), out_dir / "model.pt")
     (out_dir / "config.json").write_text(cfg.to_json())
     (out_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2))
 
@@ -162,22 +237,29 @@ def train_trial(
     out_dir: str | Path | None = None,
     on_epoch: EpochCallback | None = None,
     num_threads: int | None = None,
+    device: str | None = None,
 ) -> TrialResult:
     """Train one configuration; never raises for a diverging run (status FAILED instead).
 
     `on_epoch` receives each epoch's metrics and returns True to stop the trial early
-    (status STOPPED); search backends use it to report and prune.
+    (status STOPPED); search backends use it to report and prune. `device` (auto, cpu,
+    cuda, cuda:N) wins over the config's `train.device`.
     """
     started = time.perf_counter()
+    where = resolve_device(device or cfg.train.device)
     if num_threads:
         torch.set_num_threads(num_threads)
+    if where.type == "cuda":
+        torch.cuda.set_device(where)
     seed_everything(cfg.train.seed)
     splits = load_dataset(cfg.dataset, **cfg.dataset_args)
     info = splits.info
-    model = build_model(with_data_shape(cfg, info))
-    train_loader, val_loader, test_loader = make_loaders(
-        splits, cfg.train.batch_size, seed=cfg.train.seed
+    model = build_model(with_data_shape(cfg, info)).to(where)
+    train_loader, val_loader, test_loader = device_loaders(
+        splits, cfg.train.batch_size, where, seed=cfg.train.seed,
+        num_workers=cfg.train.num_workers,
     )
+    amp = cfg.train.amp
     controller = AnnealingController(layer_quantizers(model), cfg.anneal)
     optimizer = _make_optimizer(cfg, model)
     total_steps = cfg.train.epochs * len(train_loader)
@@ -193,7 +275,7 @@ def train_trial(
         try:
             loss, train_acc, steps = _train_epoch(
                 model, train_loader, optimizer, scheduler, controller,
-                step, total_steps, divergence_loss,
+                step, total_steps, divergence_loss, amp,
             )
         except TrialDiverged as err:
             result.status, result.reason = Status.FAILED, f"diverged at epoch {epoch}: {err}"

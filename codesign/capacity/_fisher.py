@@ -78,10 +78,11 @@ def score_blocks(
                 values[0, r], params, retain_graph=True, allow_unused=True
             )
             flat = [
-                torch.zeros(p.numel()) if g is None else g.detach().reshape(-1)
+                torch.zeros(p.numel(), device=p.device) if g is None else g.detach().reshape(-1)
                 for p, g in zip(params, grads, strict=True)
             ]
             rows.append(torch.cat(flat).to(torch.float64) * float(weights[0, r]))
-    jacobian = torch.stack(rows)
+    # The spectra are computed on the host, in float64, from this one copy.
+    jacobian = torch.stack(rows).cpu()
     sizes = [group.size for group in groups]
     return list(torch.split(jacobian, sizes, dim=1))

@@ -79,14 +79,18 @@ def trial_capacity(
     draws: int = DEFAULT_DRAWS,
     zeta: float = DEFAULT_ZETA,
     eps: float | None = None,
+    device: str | None = None,
 ) -> CapacityResult:
     """2sED and lower 2sED of `cfg`'s quantized network over `draws` initialisations.
 
     `samples` training inputs (a seeded random subset) estimate the Fisher; `eps` None ties
-    the scale to the size of the training split (`eps_for_samples`).
+    the scale to the size of the training split (`eps_for_samples`). The networks run on
+    `device` (else the config's `train.device`); the spectra are computed on the host.
     """
+    from codesign.device import resolve_device
     from codesign.train import build_model, with_data_shape
 
+    where = resolve_device(device or cfg.train.device)
     if samples < 1:
         raise CodesignError(f"--samples {samples}; use at least one input sample")
     cfg = smoothed_config(cfg)
@@ -100,18 +104,19 @@ def trial_capacity(
         )
     generator = torch.Generator().manual_seed(seed)
     picked = torch.randperm(n_train, generator=generator)[:samples].tolist()
-    inputs = torch.stack([splits.train[i][0] for i in picked])
+    inputs = torch.stack([splits.train[i][0] for i in picked]).to(where)
     eps = eps_for_samples(n_train, zeta) if eps is None else eps
 
     def model_for_draw(i: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1_000_003 + i)
             model = build_model(drawn)
-        return prepare_smoothed(model, cfg, inputs)
+        return prepare_smoothed(model.to(where), cfg, inputs)
 
     return measure_capacity(model_for_draw, inputs, draws=draws, zeta=zeta, eps=eps)
 
 
-def capacity_2sed(cfg: TrialConfig, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> float:
+def capacity_2sed(cfg: TrialConfig, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                  device: str | None = None) -> float:
     """The lower 2sED of `cfg` before training: the per-trial metric a search can record."""
-    return trial_capacity(cfg, samples=samples, seed=seed).lower_two_scale_ed
+    return trial_capacity(cfg, samples=samples, seed=seed, device=device).lower_two_scale_ed

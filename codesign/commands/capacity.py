@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--zeta", type=float, default=0.5, help="2sED mixing zeta in [0, 1)")
     parser.add_argument("--eps", type=float, help="covering radius in (0, 1); default from n")
     parser.add_argument("--seed", type=int, default=0, help="seed of inputs and draws")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's "
+                        "train.device, else auto)")
     parser.add_argument("--json", action="store_true", help="print one JSON result line")
     parser.set_defaults(func=run)
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = _trial_config(args)
     result = trial_capacity(
         cfg, samples=args.samples, seed=args.seed, draws=args.draws, zeta=args.zeta,
-        eps=args.eps,
+        eps=args.eps, device=args.device,
     )
     if args.json:
         print(json.dumps(result.to_dict()))

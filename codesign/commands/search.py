@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default: the space's resources, else as the machine allows)")
     parser.add_argument("--gpus-per-trial", type=float,
                         help="GPUs per Ray trial (default: the space's resources, else 0)")
+    parser.add_argument("--device", help="where trials train: auto (the GPU a trial was "
+                        "given, else cuda:0, else the CPU), cpu, cuda or cuda:N "
+                        "(default: the space's train.device, else auto)")
     parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
     parser.add_argument("--study", help="study name (default: the space's name)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
         out=args.out, capacity_samples=args.capacity,
-        early_stop=args.early_stop, baselines=args.baselines,
+        early_stop=args.early_stop, baselines=args.baselines, device=args.device,
     )
     report = run_search(request)
     print_report(report)

@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--a-bits", type=int, help="activation bits of every quantized layer")
     parser.add_argument("--epochs", type=int, help="override the training epochs")
     parser.add_argument("--seed", type=int, help="override the training seed")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's "
+                        "train.device, else auto)")
     parser.add_argument("--out", type=Path, help="checkpoint directory (default runs/train-*)")
     parser.add_argument("--json", action="store_true", help="end with one JSON result line")
     parser.set_defaults(func=run)
@@ -50,10 +52,13 @@ def _trial_config(args: argparse.Namespace) -> TrialConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from codesign.device import resolve_device
     from codesign.record import Status
     from codesign.train import train_trial
 
     cfg = _trial_config(args)
+    device = args.device or cfg.train.device
+    resolve_device(device)
     label = re.sub(r"[^\w.-]+", "_", Path(cfg.model).name)  # a reference's file:function
     out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return False
 
-    result = train_trial(cfg, out_dir=out, on_epoch=show)
+    result = train_trial(cfg, out_dir=out, on_epoch=show, device=device)
     if args.json:
         print(json.dumps(result.summary()))
     else:

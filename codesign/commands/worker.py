@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path,
                         help="with --space: run directory for checkpoints (default runs/<space>)")
     parser.add_argument("--threads", type=int, help="torch threads for each trial")
+    parser.add_argument("--device", help="where this worker's trials train: auto, cpu, cuda "
+                        "or cuda:N (default: the space's train.device, else auto)")
     parser.set_defaults(func=run)
 
 
@@ -42,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
         create = SearchRequest(
             space=args.space, trials=args.trials or 1, epochs=args.epochs,
             sampler=args.sampler, seed=args.seed, hw=parse_hw(args.hw), storage=args.storage,
-            study=args.study, out=args.out,
+            study=args.study, out=args.out, device=args.device,
         )
     report = run_worker(args.storage, args.study, trials=args.trials, create=create,
-                        threads=args.threads)
+                        threads=args.threads, device=args.device)
     print(report.describe())
     return 0

@@ -17,7 +17,7 @@ from codesign.data._base import (
     load_dataset,
 )
 from codesign.data._digits import digits_arrays
-from codesign.data._loaders import make_loaders
+from codesign.data._loaders import device_loaders, make_loaders
 from codesign.data._split import stratified_split
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "DatasetSplits",
     "dataset_info",
     "default_data_root",
+    "device_loaders",
     "digits_arrays",
     "load_dataset",
     "make_loaders",

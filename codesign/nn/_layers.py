@@ -98,7 +98,9 @@ class QuantConv2d(nn.Conv2d, QuantLayer):
         return _quantized_conv(cls, conv, nn.Conv2d, quant, anneal, per_channel)  # type: ignore[no-any-return]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(self.input_quantizer(x), self.quantized_weight(), self.bias)
+        return self._conv_forward(
+            self.input_quantizer(in_float32(x)), self.quantized_weight(), self.bias
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {_describe(self.quant)}"
@@ -120,7 +122,9 @@ class QuantConv1d(nn.Conv1d, QuantLayer):
         return _quantized_conv(cls, conv, nn.Conv1d, quant, anneal, per_channel)  # type: ignore[no-any-return]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(self.input_quantizer(x), self.quantized_weight(), self.bias)
+        return self._conv_forward(
+            self.input_quantizer(in_float32(x)), self.quantized_weight(), self.bias
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {_describe(self.quant)}"
@@ -154,10 +158,18 @@ class QuantLinear(nn.Linear, QuantLayer):
         return layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.linear(self.input_quantizer(x), self.quantized_weight(), self.bias)
+        return nn.functional.linear(
+            self.input_quantizer(in_float32(x)), self.quantized_weight(), self.bias
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {_describe(self.quant)}"
+
+
+def in_float32(x: torch.Tensor) -> torch.Tensor:
+    """`x` in float32 when mixed precision made it half or bfloat16: quantizers compute in
+    float32, where every level of a stair up to 16 bits is exact (bfloat16 holds 8 bits)."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 def _copy_parameters(source: nn.Module, target: nn.Module) -> None:

@@ -7,7 +7,7 @@ is a `Quantizer` subclass registered in `ESTIMATORS`.
 from codesign.quant._ana import MIN_SCALE, ANAQuantizer, ana_quantize
 from codesign.quant._calibration import mse_quantum
 from codesign.quant._compile import ENV_VAR as COMPILE_ENV_VAR
-from codesign.quant._compile import compile_mode
+from codesign.quant._compile import Fusable, compile_mode
 from codesign.quant._estimators import (
     AnnealedAQEQuantizer,
     AQEQuantizer,
@@ -45,6 +45,7 @@ __all__ = [
     "ESTIMATORS",
     "MIN_SCALE",
     "FloatQuantizer",
+    "Fusable",
     "Grid",
     "MirrorDescentQuantizer",
     "NOISES",

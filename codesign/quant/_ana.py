@@ -27,7 +27,7 @@ import torch
 
 from codesign.config import STRATEGIES, AnnealConfig
 from codesign.errors import CodesignError
-from codesign.quant._compile import Fusable
+from codesign.quant._compile import Fusable, scalar
 from codesign.quant._grid import Grid, round_half_up
 from codesign.quant._noise import NOISES, Noise, default_beta_s
 from codesign.quant._quantizer import ESTIMATORS, Quantizer
@@ -279,12 +279,12 @@ def ana_quantize(
     per_channel = eps.dim() > 0 and eps.numel() > 1
     flat = x.reshape(x.shape[0], -1) if per_channel else x.reshape(-1)
     eps_flat = eps.reshape(-1, 1).to(x.dtype) if per_channel else eps.reshape(()).to(x.dtype)
-    mu_t = torch.tensor(float(mu), dtype=x.dtype, device=x.device)
+    mu_t = scalar(mu, x)
     if s < MIN_SCALE:
         shifted = mu != 0.0 and not grid.uniform
         return _HardFunction.apply(flat, eps_flat, mu_t, grid, shifted).reshape(x.shape)
     variant, windowed = _variant(grid, noise, strategy, max(s, window_s or 0.0))
-    s_t = torch.tensor(float(s), dtype=x.dtype, device=x.device)
+    s_t = scalar(s, x)
     a, b = _grid_tensors(grid, windowed, x)
     out = _ANAFunction.apply(variant, flat.contiguous(), eps_flat, mu_t, s_t, a, b)
     return out.reshape(x.shape)

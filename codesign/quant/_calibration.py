@@ -46,14 +46,17 @@ def mse_quantum(sample: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.T
     sample = sample.detach().float()
     cover = (sample.abs().amax(-1) / grid.max_abs).clamp_min(_TINY)
     step = -math.log(_LOWEST_FRACTION) / (_CANDIDATES - 1)
-    log_fractions = torch.linspace(math.log(_LOWEST_FRACTION), 0.0, _CANDIDATES)
+    # Made on the sample's device: a host-made tensor would be copied at every calibration.
+    log_fractions = torch.linspace(
+        math.log(_LOWEST_FRACTION), 0.0, _CANDIDATES, device=sample.device
+    )
     centre = cover.log()
     for _ in range(_ROUNDS):
-        candidates = (centre[..., None] + log_fractions.to(sample.device)).exp()
+        candidates = (centre[..., None] + log_fractions).exp()
         quantized = grid.hard(sample[..., None, :] / candidates[..., None]) * candidates[..., None]
         errors = (quantized - sample[..., None, :]).square().mean(-1)
         best = errors.argmin(-1, keepdim=True)
         centre = candidates.gather(-1, best).squeeze(-1).log()
         error = errors.gather(-1, best).squeeze(-1)
-        log_fractions = torch.linspace(-step, step, _CANDIDATES)
+        log_fractions = torch.linspace(-step, step, _CANDIDATES, device=sample.device)
     return centre.exp(), error

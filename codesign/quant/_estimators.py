@@ -32,7 +32,7 @@ import torch
 
 from codesign.config import AnnealConfig
 from codesign.errors import CodesignError
-from codesign.quant._compile import Fusable
+from codesign.quant._compile import Fusable, scalar
 from codesign.quant._grid import Grid, round_half_up
 from codesign.quant._quantizer import ESTIMATORS, Quantizer
 
@@ -59,7 +59,7 @@ class _StraightThrough(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, eps, grid: Grid, alpha, gain):  # noqa: ANN001
-        lo, hi = (torch.tensor(v, dtype=x.dtype, device=x.device) for v in (grid.lo, grid.hi))
+        lo, hi = scalar(grid.lo, x), scalar(grid.hi, x)
         ctx.save_for_backward(x, eps, lo, hi, gain)
         if grid.uniform:
             return _FORWARD(x, eps, lo, hi, alpha)
@@ -82,8 +82,8 @@ def straight_through(
     per_channel = eps.dim() > 0 and eps.numel() > 1
     flat = x.reshape(x.shape[0], -1) if per_channel else x.reshape(-1)
     eps_flat = eps.reshape(-1, 1).to(x.dtype) if per_channel else eps.reshape(()).to(x.dtype)
-    alpha_t = torch.tensor(float(alpha), dtype=x.dtype, device=x.device)
-    gain_t = torch.tensor(float(gain), dtype=x.dtype, device=x.device)
+    alpha_t = scalar(alpha, x)
+    gain_t = scalar(gain, x)
     out = _StraightThrough.apply(flat.contiguous(), eps_flat, grid, alpha_t, gain_t)
     return out.reshape(x.shape)
 
@@ -196,7 +196,7 @@ class MirrorDescentQuantizer(Quantizer):
         eps = self.quantum(x)
         if not self.training:
             return self.stair().hard(x / eps) * eps
-        beta = torch.tensor(self.beta, dtype=x.dtype, device=x.device)
+        beta = scalar(self.beta, x)
         return _MirrorTanh.apply(x, eps.to(x.dtype), beta)
 
     def extra_repr(self) -> str:

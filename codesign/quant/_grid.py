@@ -9,6 +9,7 @@ lets the ANA op evaluate only a fixed window of thresholds around each input; th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -88,9 +89,16 @@ class Grid:
         """The stair Q(u) = q_0 + sum_i (q_{i+1} - q_i) H(u - t_i) with H(0) = 1."""
         if self.uniform:
             return round_half_up(u).clamp_(self.lo, self.hi)
-        thresholds = torch.tensor(self.thresholds, dtype=u.dtype, device=u.device)
-        levels = torch.tensor(self.levels, dtype=u.dtype, device=u.device)
+        thresholds = _constant(self.thresholds, u.dtype, u.device)
+        levels = _constant(self.levels, u.dtype, u.device)
         return levels[torch.bucketize(u, thresholds, right=True)]
+
+
+@functools.lru_cache(maxsize=256)
+def _constant(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """`values` as a tensor, made once per device: a copy from the host at every call would
+    make the host wait for the device."""
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 def round_half_up(u: torch.Tensor) -> torch.Tensor:

@@ -82,6 +82,10 @@ class Quantizer(nn.Module):
         self._weights_seen: tuple[int, int] | None = None
         signedness = _SIGNED if role == "weight" else _UNDECIDED
         self.register_buffer("signedness", torch.tensor(signedness, dtype=torch.int8))
+        # Host copies of what the buffers say, so that deciding to calibrate never reads a
+        # tensor (on a GPU that read would stall every batch).
+        self._calibrated = False
+        self._undecided = signedness == _UNDECIDED
 
     # -- annealing -------------------------------------------------------------------------
 
@@ -128,7 +132,7 @@ class Quantizer(nn.Module):
         self._frozen = True
 
     def _due_for_refresh(self, x: torch.Tensor) -> bool:
-        if int(self.calibrations) == 0:
+        if not self._calibrated:
             return True
         if self._frozen:
             return False
@@ -163,17 +167,20 @@ class Quantizer(nn.Module):
                 self.eps.copy_(eps)
         else:
             sample = subsample(x.reshape(1, -1).float(), MAX_SAMPLE)
-            if int(self.signedness) == _UNDECIDED:
+            if self._undecided:
                 self._decide_signedness(sample)
             eps, _ = mse_quantum(sample, self.stair())
             eps = eps.reshape(())
-            if int(self.calibrations) == 0:
+            if not self._calibrated:
                 self.eps.copy_(eps)
             else:
                 self.eps.lerp_(eps.to(self.eps.dtype), EPS_MOMENTUM)
         self.calibrations.add_(1)
+        self._calibrated = True
 
     def _decide_signedness(self, sample: torch.Tensor) -> None:
+        # Once per quantizer, at its first calibration: the only host read of its training.
+        self._undecided = False
         if self.fmt != "int" and self.fmt != "binary":
             self.signedness.fill_(_SIGNED)
             return
@@ -197,7 +204,9 @@ class Quantizer(nn.Module):
         if eps is not None and eps.shape != self.eps.shape:
             self.eps = torch.empty_like(eps)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        if self.grid is not None and int(self.signedness) != _UNDECIDED:
+        self._calibrated = int(self.calibrations) > 0
+        self._undecided = int(self.signedness) == _UNDECIDED
+        if self.grid is not None and not self._undecided:
             self.grid = grid_for(self.role, self.fmt, self.bits, bool(int(self.signedness)))
 
     def extra_repr(self) -> str:

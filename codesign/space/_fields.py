@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from codesign import config
+from codesign.device import check_device_name
+from codesign.errors import CodesignError
 from codesign.formats import BITS_CHOICES, is_bits_value
 
 FieldRule = tuple[Callable[[Any], "str | None"], "str | None"]
@@ -73,6 +75,14 @@ def _name(value: Any) -> str | None:
     return None
 
 
+def _device(value: Any) -> str | None:
+    try:
+        check_device_name(value)
+    except CodesignError as err:
+        return str(err)
+    return None
+
+
 LAYER_FIELDS: dict[str, FieldRule] = {
     "w_bits": (_bits, "int"),
     "a_bits": (_bits, "int"),
@@ -100,4 +110,7 @@ TRAIN_FIELDS: dict[str, FieldRule] = {
     "optimizer": (_one_of(config.OPTIMIZERS), None),
     "lr": (_float_between(0.0, float("inf"), open_low=True), "float"),
     "weight_decay": (_float_between(0.0, float("inf")), "float"),
+    "device": (_device, None),
+    "num_workers": (_int_between(0, 1024), None),
+    "amp": (_one_of(config.AMP_MODES), None),
 }

@@ -55,6 +55,7 @@ def work(
     target: int,
     seed_offset: int = 0,
     num_threads: int | None = None,
+    device: str | None = None,
 ) -> int:
     """Run trials until the study holds `target` COMPLETE trials; returns how many it ran.
 
@@ -87,7 +88,8 @@ def work(
             study.tell(trial, state=TrialState.PRUNED)
             break
         try:
-            outcome = attempt(partial(run_trial, trial, space, settings, num_threads=num_threads))
+            outcome = attempt(partial(run_trial, trial, space, settings,
+                                      num_threads=num_threads, device=device))
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
@@ -114,10 +116,11 @@ def _die_with_parent() -> None:
 
 
 def _worker_main(storage_url: str, study_name: str, target: int, seed_offset: int,
-                 num_threads: int) -> None:
+                 num_threads: int, device: str | None) -> None:
     _die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
-    work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads)
+    work(storage_url, study_name, target, seed_offset=seed_offset, num_threads=num_threads,
+         device=device)
 
 
 @BACKENDS.register("local")
@@ -128,13 +131,14 @@ def run_local(
     workers = resources.workers or 1
     threads_per_trial = resources.cpus_per_trial or max(1, (os.cpu_count() or 1) // workers)
     if workers <= 1:
-        work(storage_url, study_name, target, num_threads=threads_per_trial)
+        work(storage_url, study_name, target, num_threads=threads_per_trial,
+             device=resources.device)
         return
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
             target=_worker_main,
-            args=(storage_url, study_name, target, index, threads_per_trial),
+            args=(storage_url, study_name, target, index, threads_per_trial, resources.device),
             name=f"codesign-worker-{index}",
         )
         for index in range(workers)

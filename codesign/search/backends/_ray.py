@@ -42,7 +42,8 @@ def _metric(index: int) -> str:
     return f"objective_{index}"
 
 
-def _trainable(config: dict[str, Any], storage_url: str, study_name: str, threads: int) -> None:
+def _trainable(config: dict[str, Any], storage_url: str, study_name: str, threads: int,
+               device: str | None = None) -> None:
     import ray
     from ray import tune
 
@@ -53,7 +54,8 @@ def _trainable(config: dict[str, Any], storage_url: str, study_name: str, thread
     if recorded is not None:
         tune.report({_metric(i): v for i, v in enumerate(recorded)})
         return
-    outcome = attempt(partial(run_stored_trial, storage_url, study_name, trial_id, threads))
+    outcome = attempt(partial(run_stored_trial, storage_url, study_name, trial_id, threads,
+                              device))
     if isinstance(outcome, Failure):
         record_failure(partial(storage.set_trial_user_attr, trial_id), outcome.reason)
         tune.report({FAILED_KEY: outcome.reason})
@@ -106,7 +108,14 @@ def plan(resources: Resources) -> tuple[int, int]:
     """(parallel trials, CPUs per trial) from what the Ray cluster offers."""
     import ray
 
-    total_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    offered = ray.cluster_resources()
+    if resources.gpus_per_trial > offered.get("GPU", 0.0):
+        raise CodesignError(
+            f"--gpus-per-trial {resources.gpus_per_trial:g}, but the Ray cluster offers "
+            f"{offered.get('GPU', 0.0):g} GPU(s); start its nodes with GPUs or lower "
+            "--gpus-per-trial"
+        )
+    total_cpus = max(1, int(offered.get("CPU", 1)))
     cpus = resources.cpus_per_trial
     workers = resources.workers
     if cpus is None:
@@ -169,7 +178,8 @@ def _tune_round(storage_url: str, study_name: str, trials: int, run_dir: Path,
     )
     trainable = tune.with_resources(
         tune.with_parameters(
-            _trainable, storage_url=storage_url, study_name=study_name, threads=cpus
+            _trainable, storage_url=storage_url, study_name=study_name, threads=cpus,
+            device=resources.device,
         ),
         {"cpu": cpus, "gpu": resources.gpus_per_trial},
     )

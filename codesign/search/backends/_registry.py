@@ -25,6 +25,7 @@ class Resources:
     workers: int | None = None
     cpus_per_trial: int | None = None
     gpus_per_trial: float = 0.0
+    device: str | None = None  # where every trial trains (see `trial_device`)
 
 
 Backend = Callable[[str, str, int, Path, Resources], None]

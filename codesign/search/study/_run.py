@@ -63,6 +63,7 @@ class SearchRequest:
     baselines: bool = True
     capacity_samples: int = 0
     early_stop: bool = False
+    device: str | None = None
 
     def check(self) -> None:
         if self.trials < 1:
@@ -92,6 +93,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     request.check()
     space = load_space(request.space)
     check_space_code(space)
+    _device(request, space)
     objectives = objectives_for(space, request.hw)
     hw = scored_models(space, request.hw)
     for name in hw:
@@ -241,23 +243,35 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     if remaining > 0:
         ensure_float_network(study, settings, settings.load_space(), out)
         with Progress(manifest.storage, manifest.study, request.trials, stream=out):
-            _run_backend(request, manifest, run_dir, settings.load_space().resources)
+            _run_backend(request, manifest, run_dir, settings.load_space())
     return report_study(manifest, run_dir)
 
 
+def _gpus_per_trial(request: SearchRequest, space_resources: dict[str, float]) -> float:
+    if request.gpus_per_trial is not None:
+        return request.gpus_per_trial
+    return float(space_resources.get("gpus_per_trial", 0.0))
+
+
+def _device(request: SearchRequest, space: SearchSpace) -> str:
+    """The device every trial is given (see `trial_device`), checked before any trial."""
+    from codesign.search.trial import trial_device
+
+    ray_gpus = _gpus_per_trial(request, space.resources) if request.backend == "ray" else None
+    return trial_device(space, request.device, ray_gpus=ray_gpus)
+
+
 def _run_backend(request: SearchRequest, manifest: Manifest, run_dir: Path,
-                 space_resources: dict[str, float]) -> None:
+                 space: SearchSpace) -> None:
     """Run the trials until the study holds `request.trials`; `--cpus-per-trial` /
     `--gpus-per-trial` win over the space's `resources`."""
-    cpus = request.cpus_per_trial or space_resources.get("cpus_per_trial")
-    gpus = request.gpus_per_trial
-    if gpus is None:
-        gpus = space_resources.get("gpus_per_trial", 0.0)
+    cpus = request.cpus_per_trial or space.resources.get("cpus_per_trial")
     resources = Resources(
         address=request.address,
         workers=request.workers,
         cpus_per_trial=None if cpus is None else int(cpus),
-        gpus_per_trial=gpus,
+        gpus_per_trial=_gpus_per_trial(request, space.resources),
+        device=_device(request, space),
     )
     BACKENDS.get(request.backend)(manifest.storage, manifest.study, request.trials, run_dir,
                                   resources)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from codesign.errors import CodesignError
 from codesign.record import Key
 from codesign.search.backends import work
-from codesign.search.store import Manifest, count_complete, load_study
+from codesign.search.store import Manifest, SearchSettings, count_complete, load_study
 from codesign.search.study._run import SearchRequest, prepare
+from codesign.search.trial import trial_device
 
 
 @dataclass
@@ -39,16 +40,19 @@ def run_worker(
     trials: int | None = None,
     create: SearchRequest | None = None,
     threads: int | None = None,
+    device: str | None = None,
 ) -> WorkerReport:
     """Join study `study_name` in `storage` (first creating it from `create`, a search request
     naming a space, when given) and run trials until it holds its budget; `trials` sets the
-    budget, otherwise the stored one is used."""
+    budget, otherwise the stored one is used. `device` wins over the space's `train.device`,
+    so several workers can share a machine's GPUs (`--device cuda:1`)."""
     if trials is not None and trials < 1:
         raise CodesignError(f"--trials {trials}; ask for at least 1 trial")
     manifest = Manifest(storage=storage, study=study_name)
     if create is not None:
         prepare(create)
     study = load_study(manifest)
+    name = trial_device(SearchSettings.of_study(study).load_space(), device)
     if trials is not None:
         study.set_user_attr(Key.BUDGET, trials)
     budget = study.user_attrs.get(Key.BUDGET)
@@ -57,5 +61,6 @@ def run_worker(
             f"study '{study_name}' has no budget yet; give --trials N (the finished trials "
             "the study should hold) to one worker"
         )
-    ran = work(storage, study_name, int(budget), seed_offset=os.getpid(), num_threads=threads)
+    ran = work(storage, study_name, int(budget), seed_offset=os.getpid(), num_threads=threads,
+               device=name)
     return WorkerReport(ran=ran, complete=count_complete(study), budget=int(budget))

@@ -20,7 +20,7 @@ from codesign.search.trial._outcome import (
     record_failure,
     this_process,
 )
-from codesign.search.trial._run import run_stored_trial, run_trial
+from codesign.search.trial._run import run_stored_trial, run_trial, trial_device
 from codesign.search.trial._scoring import (
     constraint_values,
     objective_values,
@@ -38,6 +38,7 @@ __all__ = [
     "dominating_trial",
     "first_epoch",
     "objective_values",
+    "trial_device",
     "optimistic_accuracy",
     "record_failure",
     "run_stored_trial",

@@ -19,6 +19,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codesign.errors import CodesignError
 from codesign.record import Key, Status
 from codesign.search.store import CAPACITY_SAMPLES, EARLY_STOP, SearchSettings
 from codesign.search.trial._early_stop import ParetoStopper, first_epoch
@@ -38,11 +39,41 @@ if TYPE_CHECKING:
 TRIALS_DIR = "trials"
 
 
+def trial_device(space: SearchSpace, device: str | None, ray_gpus: float | None = None) -> str:
+    """The device every trial of `space` is given: `device` (the --device option), else the
+    space's `train.device`; checked before any trial starts.
+
+    Local trials and workers: on this machine. Ray trials (`ray_gpus`: the GPUs each one
+    reserves) see exactly the GPUs Ray gave them, as cuda:0; a trial that reserves none runs
+    on the CPU, whatever GPUs its node has.
+    """
+    from codesign.device import check_device_name, resolve_device
+
+    name = check_device_name(device or space.fixed_config().train.device)
+    if ray_gpus is None:
+        resolve_device(name)
+        return name
+    if ray_gpus <= 0:
+        if name.startswith("cuda"):
+            raise CodesignError(
+                f"device {name} on Ray needs a GPU share for every trial; add "
+                "--gpus-per-trial (1, or 0.25 for four trials per GPU) or use --device cpu"
+            )
+        return "cpu"
+    if name.startswith("cuda:") and name != "cuda:0":
+        raise CodesignError(
+            f"device {name}: a Ray trial sees only the GPU Ray gave it, as cuda:0; "
+            "use --device auto or cuda"
+        )
+    return name
+
+
 def run_trial(
     trial: optuna.Trial,
     space: SearchSpace,
     settings: SearchSettings,
     num_threads: int | None = None,
+    device: str | None = None,
 ) -> list[float]:
     """Sample, cost, check budgets, train if feasible, record; return the objective values."""
     from codesign.search.trial._float import start_weights
@@ -71,12 +102,13 @@ def run_trial(
     else:
         out_dir = _checkpoint_dir(settings, trial.number)
         stopper = _stopper(trial, settings, cfg, costs)
-        result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads)
+        result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads,
+                             device=device)
         if stopper is not None and stopper.reason and result.status == Status.STOPPED:
             result.reason = stopper.reason
         record = {**result.summary(), Key.CURVES: result.curves}
         accuracy = result.val_accuracy
-        record.update(_capacity(cfg, settings))
+        record.update(_capacity(cfg, settings, device))
     for key, value in record.items():
         trial.set_user_attr(key, value)
     values = objective_values(settings.objective_list, costs, accuracy)
@@ -95,7 +127,7 @@ def _stopper(trial: optuna.Trial, settings: SearchSettings, cfg: TrialConfig,
     )
 
 
-def _capacity(cfg: TrialConfig, settings: SearchSettings) -> dict[str, Any]:
+def _capacity(cfg: TrialConfig, settings: SearchSettings, device: str | None) -> dict[str, Any]:
     """The optional `capacity_2sed` metric (off unless the search asked for it)."""
     samples = int(settings.extra.get(CAPACITY_SAMPLES, 0))
     if samples <= 0:
@@ -105,7 +137,7 @@ def _capacity(cfg: TrialConfig, settings: SearchSettings) -> dict[str, Any]:
     from codesign.capacity import capacity_2sed
 
     started = time.perf_counter()
-    value = capacity_2sed(cfg, samples=samples, seed=settings.seed)
+    value = capacity_2sed(cfg, samples=samples, seed=settings.seed, device=device)
     return {Key.CAPACITY_2SED: value,
             Key.CAPACITY_SECONDS: round(time.perf_counter() - started, 3)}
 
@@ -117,7 +149,8 @@ def _checkpoint_dir(settings: SearchSettings, number: int) -> Path | None:
 
 
 def run_stored_trial(
-    storage_url: str, study_name: str, trial_id: int, num_threads: int | None = None
+    storage_url: str, study_name: str, trial_id: int, num_threads: int | None = None,
+    device: str | None = None,
 ) -> list[float]:
     """Run a trial that a driver already asked for, from the storage alone (a Ray task or a
     worker process on another machine); the driver tells the values."""
@@ -131,4 +164,5 @@ def run_stored_trial(
     )
     settings = SearchSettings.of_study(study)
     trial = optuna.Trial(study, trial_id)
-    return run_trial(trial, settings.load_space(), settings, num_threads=num_threads)
+    return run_trial(trial, settings.load_space(), settings, num_threads=num_threads,
+                     device=device)

@@ -29,4 +29,4 @@ def test_a_backend_is_given_the_total_budget_and_the_merged_resources(tmp_path, 
     storage, study, target, run_dir, resources = calls[0]
     assert (study, target, run_dir) == ("digits_small", 4, out.resolve())
     assert storage.endswith("study.db")
-    assert resources == Resources(workers=3, cpus_per_trial=2, gpus_per_trial=0.5)
+    assert resources == Resources(workers=3, cpus_per_trial=2, gpus_per_trial=0.5, device="auto")
