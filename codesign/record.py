@@ -55,6 +55,7 @@ class Key:
     # Study attributes.
     SETTINGS = "codesign.search"  # `SearchSettings` as a mapping
     BUDGET = "codesign.trials"  # finished trials the workers of a study aim for
+    FLOAT_REFERENCE = "codesign.float_reference"  # the float network the trials start from
 
 
 # The per-trial attributes a trial table shows as columns, in order.

@@ -114,7 +114,7 @@ def load_function(text: str, group: str, what: str) -> Callable[..., Any]:
             f"{what} '{text}': {where} has no function '{ref.function}'; define it or fix "
             "the name after the colon"
         )
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def names_user_code(name: str, registry: Container[str], group: str) -> bool:

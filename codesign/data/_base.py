@@ -65,8 +65,8 @@ class DatasetSpec:
     def info(self, **options: Any) -> DatasetInfo:
         raise NotImplementedError
 
-    def load(self, root: Path, root_origin: str, download: bool, seed: int,
-             **options: Any) -> DatasetSplits:
+    def load(self, root: Path, root_origin: str, download: bool, seed: int) -> DatasetSplits:
+        """The splits; subclasses add their `options` as keyword parameters."""
         raise NotImplementedError
 
 

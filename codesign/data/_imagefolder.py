@@ -97,7 +97,8 @@ class ImageFolderDataset(DatasetSpec):
 
         size = info.image_size
         colour = [T.Grayscale(1)] if info.in_channels == 1 else []
-        mean, std = IMAGENET_MEAN, IMAGENET_STD
+        mean: tuple[float, ...] = IMAGENET_MEAN
+        std: tuple[float, ...] = IMAGENET_STD
         if info.in_channels == 1:
             mean, std = (sum(mean) / 3,), (sum(std) / 3,)
         tail = [T.ToTensor(), T.Normalize(mean, std)]

@@ -6,8 +6,8 @@ search is judged on the same samples; stratification keeps each class's share in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence, Sized
+from typing import Any, cast
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -69,7 +69,7 @@ class TransformedSubset(Dataset):
         self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.base) if self.indices is None else len(self.indices)
+        return len(cast(Sized, self.base)) if self.indices is None else len(self.indices)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         image, label = self.base[index if self.indices is None else self.indices[index]]

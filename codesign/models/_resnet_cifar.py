@@ -58,13 +58,15 @@ class CifarResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(STAGES[0])
         self.relu = nn.ReLU()
         channels = STAGES[0]
+        stages = []
         for index, width in enumerate(STAGES):
             blocks = []
             for block in range(blocks_per_stage):
                 stride = 2 if index > 0 and block == 0 else 1
                 blocks.append(BasicBlock(channels, width, stride))
                 channels = width
-            self.add_module(f"layer{index + 1}", nn.Sequential(*blocks))
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
         for module in self.modules():

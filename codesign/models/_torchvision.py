@@ -12,6 +12,8 @@ Every ReLU is made out-of-place, so a quantizer reading a tensor never sees it o
 
 from __future__ import annotations
 
+from typing import cast
+
 from torch import nn
 
 from codesign.models._registry import register_model
@@ -33,9 +35,9 @@ def _conv_like(conv: nn.Conv2d, in_channels: int, kernel_size: int | None = None
     """A freshly initialised copy of `conv` with some hyper-parameters changed."""
     new = nn.Conv2d(
         in_channels, conv.out_channels,
-        kernel_size=kernel_size or conv.kernel_size,
-        stride=stride or conv.stride,
-        padding=conv.padding if padding is None else padding,
+        kernel_size=kernel_size or cast(tuple[int, int], conv.kernel_size),
+        stride=stride or cast(tuple[int, int], conv.stride),
+        padding=cast(tuple[int, int], conv.padding) if padding is None else padding,
         bias=conv.bias is not None,
     )
     nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")

@@ -43,7 +43,7 @@ class VGG8(nn.Module):
         layers: list[nn.Module] = []
         channels = PILOT_CHANNELS
         for item in FEATURES:
-            if item == "M":
+            if isinstance(item, str):  # "M": a pooling step
                 layers.append(nn.MaxPool2d(2, ceil_mode=True))  # ceil: tiny inputs keep 1 pixel
             else:
                 layers += [nn.Conv2d(channels, item, 3, padding=1, bias=False),

@@ -10,6 +10,7 @@ last layers are configured like any other.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from torch import nn
 
@@ -19,7 +20,12 @@ from codesign.nn._layers import QuantConv1d, QuantConv2d, QuantLayer, QuantLinea
 from codesign.quant import Quantizer
 
 QUANTIZABLE = (nn.Conv1d, nn.Conv2d, nn.Linear)
-_QUANTIZED = {nn.Conv1d: QuantConv1d, nn.Conv2d: QuantConv2d, nn.Linear: QuantLinear}
+# The quantized twin's constructor from each float layer type (exact types only).
+_QUANTIZED: dict[type[nn.Module], Callable[..., nn.Module]] = {
+    nn.Conv1d: QuantConv1d.from_float,
+    nn.Conv2d: QuantConv2d.from_float,
+    nn.Linear: QuantLinear.from_float,
+}
 _LISTED_NAMES = 8
 
 
@@ -44,14 +50,14 @@ def convert(model: nn.Module, cfg: TrialConfig, per_channel: bool = False) -> nn
             raise CodesignError(
                 f"layer '{name}' is already quantized; convert the float model instead"
             )
-        quant_cls = _QUANTIZED.get(type(float_layer))
-        if quant_cls is None:
+        quantize = _QUANTIZED.get(type(float_layer))
+        if quantize is None:
             raise CodesignError(
                 f"layer '{name}' is a {type(float_layer).__name__}, a subclass of a quantizable "
                 "layer that conversion cannot copy safely; leave it out of the config's layers"
             )
         try:
-            layer = quant_cls.from_float(float_layer, quant, cfg.anneal, per_channel)
+            layer = quantize(float_layer, quant, cfg.anneal, per_channel)
         except CodesignError as err:
             raise CodesignError(f"layer '{name}': {err}") from None
         if not name:  # the model is a single layer

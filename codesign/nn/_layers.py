@@ -95,7 +95,7 @@ class QuantConv2d(nn.Conv2d, QuantLayer):
         per_channel: bool = False,
     ) -> QuantConv2d:
         """A quantized copy of `conv` (parameters copied, not shared)."""
-        return _quantized_conv(cls, conv, nn.Conv2d, quant, anneal, per_channel)  # type: ignore[no-any-return]
+        return _quantized_conv(cls, conv, nn.Conv2d, quant, anneal, per_channel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(
@@ -119,7 +119,7 @@ class QuantConv1d(nn.Conv1d, QuantLayer):
         per_channel: bool = False,
     ) -> QuantConv1d:
         """A quantized copy of `conv` (parameters copied, not shared)."""
-        return _quantized_conv(cls, conv, nn.Conv1d, quant, anneal, per_channel)  # type: ignore[no-any-return]
+        return _quantized_conv(cls, conv, nn.Conv1d, quant, anneal, per_channel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(

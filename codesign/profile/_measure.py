@@ -18,7 +18,7 @@ def require_runtime(runtime: str) -> str:
         raise CodesignError(f"--runtime {runtime!r} is not supported; use one of: "
                             f"{', '.join(RUNTIMES)}")
     try:
-        import onnxruntime  # type: ignore[import-untyped]
+        import onnxruntime
     except ImportError:
         raise CodesignError("measuring needs onnxruntime and onnx: pip install "
                             "'codesign[profile]'") from None
@@ -27,7 +27,7 @@ def require_runtime(runtime: str) -> str:
 
 def session(model: bytes, threads: int):
     """An onnxruntime CPU session with every graph optimization (QDQ fusion included)."""
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

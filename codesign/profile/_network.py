@@ -57,7 +57,7 @@ def _relative(scopes: list[str]) -> list[str]:
 
 def int8_network(model: bytes, shape: tuple[int, ...], float_nodes: list[str]) -> bytes:
     """`model` with every Conv / MatMul / Gemm quantized to int8 QDQ except `float_nodes`."""
-    from onnxruntime.quantization import (  # type: ignore[import-untyped]
+    from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
         QuantType,

@@ -3,9 +3,9 @@
 With `init.checkpoint` every trial loads the user's float weights; with `init.pretrain` the
 study trains the float network once, before its first trial, into `<run dir>/float/`, where
 every worker reads it. Whichever process gets there first does the work under a file lock in
-the run directory and records the result in the study (`FLOAT_ATTR`); every other process, a
-resume and a worker joining later find it there and never train it again. The float network's
-accuracy is the reference the report measures each trial's accuracy drop against.
+the run directory and records the result in the study (`Key.FLOAT_REFERENCE`); every other
+process, a resume and a worker joining later find it there and never train it again. The
+float network's accuracy is the reference the report measures each trial's accuracy drop against.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from codesign.errors import CodesignError
+from codesign.record import Key
 
 if TYPE_CHECKING:
     import optuna
 
     from codesign.config import TrialConfig
-    from codesign.search._settings import SearchSettings
+    from codesign.search.store import SearchSettings
     from codesign.space import SearchSpace
 
-FLOAT_ATTR = "codesign.float_reference"
 FLOAT_DIR = "float"
 WEIGHTS_FILE = "model.pt"
 
@@ -72,7 +72,7 @@ def start_weights(space: SearchSpace, settings: SearchSettings) -> str | None:
 
 def float_reference(study: optuna.Study) -> dict[str, Any] | None:
     """The recorded float network (accuracies, epochs, weights), None before it exists."""
-    value = study.user_attrs.get(FLOAT_ATTR)
+    value = study.user_attrs.get(Key.FLOAT_REFERENCE)
     return dict(value) if value else None
 
 
@@ -95,7 +95,7 @@ def ensure_float_network(
             found = float_reference(study)
             if found is None:
                 found = _make_reference(space, settings, folder, stream or sys.stdout)
-                study.set_user_attr(FLOAT_ATTR, found)
+                study.set_user_attr(Key.FLOAT_REFERENCE, found)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return found
