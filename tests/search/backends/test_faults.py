@@ -27,7 +27,8 @@ def scripted_training(monkeypatch) -> list[str]:
     """Training replaced by a script of outcomes: 'raise', 'nan', or 'ok' (the default)."""
     script: list[str] = []
 
-    def train_trial(cfg, out_dir=None, on_epoch=None, num_threads=None) -> TrialResult:
+    def train_trial(cfg, out_dir=None, on_epoch=None, num_threads=None,
+                    device=None) -> TrialResult:
         outcome = script.pop(0) if script else "ok"
         if outcome == "raise":
             raise RuntimeError("out of memory in layer conv2")

@@ -19,7 +19,8 @@ TRIALS = 5  # one past the model-based samplers' 4 random startup trials
 def bits_training(monkeypatch) -> None:
     """Accuracy rises with the mean bits of the config: a landscape with a real trade-off."""
 
-    def train_trial(cfg, out_dir=None, on_epoch=None, num_threads=None) -> TrialResult:
+    def train_trial(cfg, out_dir=None, on_epoch=None, num_threads=None,
+                    device=None) -> TrialResult:
         bits = [q.w_bits + q.a_bits for q in cfg.layers.values()]
         accuracy = 0.5 + sum(bits) / (len(bits) * 64)
         return TrialResult(status=Status.OK, val_accuracy=accuracy, test_accuracy=accuracy,
