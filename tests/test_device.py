@@ -104,7 +104,7 @@ def test_bad_amp_and_worker_counts_are_refused(train: dict, culprit: str) -> Non
 def test_a_space_file_names_its_bad_device(tmp_path: Path) -> None:
     text = (Path(__file__).parents[1] / "search_spaces" / "digits_cnn.yaml").read_text()
     space = tmp_path / "space.yaml"
-    space.write_text(text.replace("train:\n", "train:\n  device: gpu0\n", 1))
+    space.write_text(text.replace("\ntrain:\n", "\ntrain:\n  device: gpu0\n", 1))
     with pytest.raises(CodesignError, match=r"train.*device.*gpu0"):
         load_space(str(space))
 

@@ -11,8 +11,8 @@ import shlex
 import optuna
 import pandas as pd
 
+from codesign.record import Key
 from codesign.search import Manifest, load_study
-from codesign.search.trial._float import FLOAT_ATTR
 from tests.user.conftest import readme_example, run_cli, start_cli
 
 PRETRAINING = "pretraining the float network"
@@ -26,7 +26,7 @@ def test_readme_example_pretrains_once_and_reports_the_float_reference(example):
     assert done.stdout.count(PRETRAINING) == 1
     run = example / "runs" / "my_lenet"
     study = load_study(Manifest.read(run))
-    reference = study.user_attrs[FLOAT_ATTR]
+    reference = study.user_attrs[Key.FLOAT_REFERENCE]
     assert 0.5 < reference["val_accuracy"] <= 1.0
     assert reference["epochs"] >= 1 and (run / "float" / "model.pt").is_file()
     summary = json.loads((run / "summary.json").read_text())
@@ -48,7 +48,7 @@ def test_readme_example_pretrains_once_and_reports_the_float_reference(example):
     assert again.returncode == 0, again.stderr
     assert PRETRAINING not in again.stdout
     assert (run / "float" / "model.pt").stat().st_mtime_ns == stamp
-    assert load_study(Manifest.read(run)).user_attrs[FLOAT_ATTR] == reference
+    assert load_study(Manifest.read(run)).user_attrs[Key.FLOAT_REFERENCE] == reference
     assert len(pd.read_csv(run / "trials.csv")) == 5
 
     # A resume after the model file changed is refused, naming the file.
@@ -70,7 +70,7 @@ def test_two_worker_processes_share_one_pretrained_network(example):
     study = optuna.load_study(study_name="lenet", storage=storage)
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) == 3
-    assert study.user_attrs[FLOAT_ATTR]["val_accuracy"] > 0.5
+    assert study.user_attrs[Key.FLOAT_REFERENCE]["val_accuracy"] > 0.5
 
 
 def test_ray_backend_runs_the_user_files(example):
