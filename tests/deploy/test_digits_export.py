@@ -12,7 +12,7 @@ from codesign.config import LayerQuant, TrialConfig
 from codesign.data import load_dataset
 from codesign.deploy import export_network, run_exported, torch_logits
 from codesign.errors import CodesignError
-from tests.deploy.conftest import calibrated, trained
+from codesign.testing import calibrated, trained
 
 L = LayerQuant
 # Between them: 8-, 4- and 2-bit integer layers, ternary, binary and power-of-two weights,

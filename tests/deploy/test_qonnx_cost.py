@@ -21,7 +21,7 @@ from codesign.config import LayerQuant, TrialConfig
 from codesign.deploy import export_network
 from codesign.deploy._check import qonnx_model
 from codesign.network import config_costs, cost_table
-from tests.deploy.conftest import calibrated
+from codesign.testing import calibrated
 
 L = LayerQuant
 CONFIG = {"conv1": L(8, 8), "conv2": L(3, 4, w_format="pow2"),

@@ -12,7 +12,7 @@ from codesign.config import TrialConfig
 from codesign.deploy import export_network, run_exported, torch_logits
 from codesign.models import create_model
 from codesign.nn import quantizable_layers
-from tests.deploy.conftest import calibrated, mixed_bits
+from codesign.testing import calibrated, mixed_bits
 
 
 @pytest.fixture(scope="module", params=["resnet18", "mobilenet_v2"])

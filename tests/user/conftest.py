@@ -1,12 +1,10 @@
 """User code outside the package for the tests of `model:` / `dataset:` references: the
-README's example, files written into a temp folder, and the CLI run as a real process."""
+README's example and a dataset file, written into a temp folder (the CLI runs through
+`codesign.testing`)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
 # Digits read the fast way (the CSV scikit-learn bundles), as (image, label) splits.
-DIGITS_DATA = '''
+_DIGITS_DATA = '''
 import torch
 from torch.utils.data import TensorDataset
 
@@ -46,19 +44,6 @@ def readme_example() -> dict[str, str]:
     return files
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    """`codesign ARGS` in a fresh process, this checkout's code first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "codesign", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def start_cli(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "codesign", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """The README example written into a folder of its own; returns the folder."""
@@ -66,3 +51,15 @@ def example(tmp_path: Path) -> Path:
     for name in ("model.py", "data.py", "space.yaml"):
         (tmp_path / name).write_text(files[name])
     return tmp_path
+
+
+@pytest.fixture
+def readme_command() -> str:
+    """The command of the README section "Your own network and data"."""
+    return readme_example()["command"]
+
+
+@pytest.fixture(scope="session")
+def digits_data_source() -> str:
+    """A dataset file's source: digits as (image, label) splits, the fast way."""
+    return _DIGITS_DATA

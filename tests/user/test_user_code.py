@@ -17,8 +17,8 @@ from torch import nn
 from codesign import cli
 from codesign.nn import QuantConv1d
 from codesign.space import load_space
+from codesign.testing import run_cli
 from codesign.train import build_model
-from tests.user.conftest import DIGITS_DATA, run_cli
 
 MLP = '''
 from torch import nn
@@ -149,9 +149,9 @@ def test_conv1d_network_on_sequences_is_converted_trained_and_costed(tmp_path):
     assert layers["2"]["kind"] == "conv" and layers["2"]["generic.bops"] == hand["2"] * 16
 
 
-def test_trials_start_from_the_checkpoint_weights(tmp_path):
+def test_trials_start_from_the_checkpoint_weights(tmp_path, digits_data_source):
     (tmp_path / "lenet.py").write_text(LENET)
-    (tmp_path / "digits.py").write_text(DIGITS_DATA)
+    (tmp_path / "digits.py").write_text(digits_data_source)
     float_model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
                                 nn.Linear(4 * 64, 10))
     torch.save(float_model.state_dict(), tmp_path / "float.pt")
@@ -166,11 +166,11 @@ def test_trials_start_from_the_checkpoint_weights(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def existing_study(tmp_path_factory):
+def existing_study(tmp_path_factory, digits_data_source):
     """A finished one-trial search from a checkpoint, next to the files bad spaces name."""
     tmp_path = tmp_path_factory.mktemp("existing")
     (tmp_path / "lenet.py").write_text(LENET)
-    (tmp_path / "digits.py").write_text(DIGITS_DATA)
+    (tmp_path / "digits.py").write_text(digits_data_source)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
                           nn.Linear(4 * 64, 10))
     torch.save(model.state_dict(), tmp_path / "float.pt")

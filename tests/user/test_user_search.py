@@ -13,13 +13,13 @@ import pandas as pd
 
 from codesign.record import Key
 from codesign.search import Manifest, load_study
-from tests.user.conftest import readme_example, run_cli, start_cli
+from codesign.testing import run_cli, start_cli
 
 PRETRAINING = "pretraining the float network"
 
 
-def test_readme_example_pretrains_once_and_reports_the_float_reference(example):
-    command = shlex.split(readme_example()["command"])
+def test_readme_example_pretrains_once_and_reports_the_float_reference(example, readme_command):
+    command = shlex.split(readme_command)
     assert command[:2] == ["codesign", "search"]
     done = run_cli(command[1:], cwd=example)
     assert done.returncode == 0, done.stderr
