@@ -35,10 +35,10 @@ from torch.ao.quantization import FusedMovingAvgObsFakeQuantize, MovingAverageMi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codesign.config import AnnealConfig, LayerQuant, TrialConfig  # noqa: E402
+from bench_quant import ana_model, cifar_cnn  # noqa: E402  (the same CNN and conversion)
+
 from codesign.device import resolve_device  # noqa: E402
 from codesign.models import create_model  # noqa: E402
-from codesign.nn import convert  # noqa: E402
 
 BITS = (2, 4, 8)
 TARGET_ANA_OVER_FLOAT = 1.3
@@ -47,30 +47,14 @@ TARGET_ANA_OVER_FAKE_QUANT = 1.1
 DEFAULTS = {"cuda": (256, 30, 8, "1,4"), "cpu": (16, 3, 1, "1")}
 
 
-def benchmark_cnn() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(128 * 4 * 4, 10),
-    )  # fmt: skip
-
-
 MODELS: dict[str, Callable[[], nn.Module]] = {
-    "cnn": benchmark_cnn,
+    "cnn": cifar_cnn,
     "resnet20": lambda: create_model("resnet20", 10, 3, 32),
 }
 
 
 def _quantized_names(model: nn.Module) -> list[str]:
     return [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)]
-
-
-def ana_model(float_model: nn.Module, bits: int) -> nn.Module:
-    layers = {name: LayerQuant(bits, bits, "int", "int", "ana")
-              for name in _quantized_names(float_model)}
-    anneal = AnnealConfig(noise="normal", strategy="expectation")
-    return convert(float_model, TrialConfig("bench", "bench", layers=layers, anneal=anneal))
 
 
 class FakeQuantized(nn.Module):
