@@ -227,10 +227,10 @@ class _HardFunction(torch.autograd.Function):
         if not shifted:
             return grid.hard(x / eps - mu) * eps
         # The mean is in steps of the grid, like the noise: shift in the index domain.
-        knots = torch.tensor(grid.index_map(), dtype=x.dtype, device=x.device)
+        knots, levels = _grid_tensors(grid, False, x)
         w = _index(x / eps, knots, knots.shape[1]) - mu
         j = round_half_up(w).clamp_(0, len(grid.levels) - 1).long()
-        return torch.tensor(grid.levels, dtype=x.dtype, device=x.device)[j] * eps
+        return levels[j] * eps
 
     @staticmethod
     def backward(ctx, grad):  # noqa: ANN001
