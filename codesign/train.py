@@ -208,7 +208,7 @@ def train_step(
 ) -> None:
     """One batch: anneal to `progress`, forward, backward, update; nothing read on the host."""
     controller.step(progress)
-    with autocast(model_device(model), amp):
+    with autocast(inputs.device, amp):  # batches live where the model does
         logits = model(inputs)
         loss = nn.functional.cross_entropy(logits, targets)
     optimizer.zero_grad(set_to_none=True)
