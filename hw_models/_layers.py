@@ -58,6 +58,7 @@ class LayerSpec:
     stride: tuple[int, ...]
     calls: int = 1
     out_size: tuple[int, ...] = ()  # output spatial size (H, W) of the largest call
+    in_size: tuple[int, ...] = ()  # input spatial size of the same call
 
     @property
     def batch(self) -> int:
@@ -133,6 +134,7 @@ def _record(records: dict[str, dict[str, Any]], name: str, kind: str, module: An
         "bias_params": 0 if module.bias is None else int(module.bias.numel()),
         "in_channels": in_ch, "out_channels": out_ch, "kernel": kernel, "groups": groups,
         "stride": stride, "out_size": tuple(int(d) for d in output.shape[2:]),
+        "in_size": tuple(int(d) for d in inputs.shape[2:]),
     })
     rec["macs"] += out_elems * fan_in
     rec["calls"] += 1

@@ -20,17 +20,17 @@ INT8, FLOAT = "int8", "float"
 
 
 def input_shape(spec: LayerSpec) -> tuple[int, ...]:
-    """The layer's input tensor shape (N, C, H, W), or (N, C) for a linear layer."""
+    """The layer's input tensor shape (N, C, *spatial), or (N, C) for a linear layer."""
     if spec.kind == "linear":
         return (spec.batch, spec.in_channels)
-    side = max(1, math.isqrt(spec.in_elems // max(1, spec.batch * spec.in_channels)))
-    return (spec.batch, spec.in_channels, side, side)
+    return (spec.batch, spec.in_channels, *spec.in_size)
 
 
-def _pads(spec: LayerSpec, side: int) -> list[int]:
+def _pads(spec: LayerSpec) -> list[int]:
     pads = []
-    for out, k, s in zip(spec.out_size, spec.kernel, spec.stride, strict=False):
-        pads.append(max(0, math.ceil(((out - 1) * s + k - side) / 2)))
+    for out, k, s, size in zip(spec.out_size, spec.kernel, spec.stride, spec.in_size,
+                               strict=True):
+        pads.append(max(0, math.ceil(((out - 1) * s + k - size) / 2)))
     return pads + pads
 
 
@@ -75,7 +75,7 @@ def layer_graph(spec: LayerSpec, precision: str, seed: int = 0) -> bytes:
     else:
         nodes.append(helper.make_node(
             "Conv", [x, w], [y], strides=list(spec.stride), group=spec.groups,
-            kernel_shape=list(spec.kernel), pads=_pads(spec, shape[-1])))
+            kernel_shape=list(spec.kernel), pads=_pads(spec)))
     if precision == INT8:
         nodes += [
             helper.make_node("QuantizeLinear", [y, "a_scale", "a_zero"], ["y_q"]),

@@ -27,7 +27,8 @@ pytest.importorskip("zigzag")
 
 SMALL_CONV = LayerSpec(name="conv", kind="conv", macs=8 * 4 * 9 * 16, params=8 * 4 * 9,
                        bias_params=0, in_elems=4 * 36, out_elems=8 * 16, in_channels=4,
-                       out_channels=8, kernel=(3, 3), groups=1, stride=(1, 1), out_size=(4, 4))
+                       out_channels=8, kernel=(3, 3), groups=1, stride=(1, 1), out_size=(4, 4),
+                       in_size=(6, 6))
 SMALL_FC = LayerSpec(name="fc", kind="linear", macs=64 * 16, params=64 * 16, bias_params=0,
                      in_elems=64, out_elems=16, in_channels=64, out_channels=16, kernel=(1, 1),
                      groups=1, stride=(1, 1))
