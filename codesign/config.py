@@ -10,6 +10,8 @@ cost tables. Layers absent from `TrialConfig.layers` stay float.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,37 @@ SYNCS = ("overlapped", "same_start", "same_end", "partition")
 POWER_LAWS = ("homogeneous", "progressive")
 OPTIMIZERS = ("adam", "sgd")
 AMP_MODES = ("off", "bf16")
+
+
+def check_field_types(config: Any) -> None:
+    """Each field of a config dataclass holds a value of its declared type: `int` an integer,
+    `float` a finite number, `str` a string, a `dict` a mapping (None only where allowed).
+    The first check of every config, so that a trial JSON's `epochs: 1.5`, `lr: NaN` or
+    `model_args: [..]` is one line naming the field."""
+    for item in fields(config):
+        value = getattr(config, item.name)
+        kind = str(item.type)
+        if value is None and kind.endswith("| None"):
+            continue
+        kind = kind.removesuffix(" | None")
+        problem = _type_problem(value, kind)
+        if problem:
+            raise CodesignError(f"{item.name}={value!r} {problem}")
+
+
+def _type_problem(value: Any, kind: str) -> str | None:
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        return "is not an integer; write a whole number such as 8"
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return "is not a number"
+        if not math.isfinite(value):
+            return "is not a finite number"
+    if kind == "str" and not isinstance(value, str):
+        return "is not a string; write a name"
+    if kind.startswith("dict") and not isinstance(value, dict):
+        return "is not a mapping; write {name: value, ...}"
+    return None
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -51,6 +84,7 @@ class LayerQuant:
     estimator: str = "ana"
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         _choice(self.w_format, WEIGHT_FORMATS, "weight format")
         _choice(self.a_format, ACTIVATION_FORMATS, "activation format")
         check_bits(self.w_bits, self.w_format, "weight bits")
@@ -94,6 +128,7 @@ class AnnealConfig:
     beta_mu: float = -0.5
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         _choice(self.strategy, STRATEGIES, "forward strategy")
         _choice(self.mean, ANNEAL_MODES, "mean annealing")
         _choice(self.variance, ANNEAL_MODES, "variance annealing")
@@ -128,6 +163,7 @@ class TrainConfig:
     amp: str = "off"
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         _choice(self.optimizer, OPTIMIZERS, "optimizer")
         _choice(self.amp, AMP_MODES, "amp mode")
         check_device_name(self.device)
@@ -165,6 +201,7 @@ class TrialConfig:
     init: str | None = None
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.num_classes is not None and (
             not isinstance(self.num_classes, int) or self.num_classes < 2
         ):
@@ -193,29 +230,29 @@ class TrialConfig:
             name: _build(LayerQuant, spec, f"{source}: layers.{name}")
             for name, spec in layers_raw.items()
         }
-        return cls(
-            model=data["model"],
-            dataset=data["dataset"],
-            layers=layers,
-            anneal=_build(AnnealConfig, data.get("anneal", {}), f"{source}: anneal"),
-            train=_build(TrainConfig, data.get("train", {}), f"{source}: train"),
-            model_args=dict(data.get("model_args", {})),
-            dataset_args=dict(data.get("dataset_args", {})),
-            num_classes=data.get("num_classes"),
-            input_shape=data.get("input_shape"),
-            init=data.get("init"),
-        )
+        anneal = _build(AnnealConfig, data.get("anneal", {}), f"{source}: anneal")
+        train = _build(TrainConfig, data.get("train", {}), f"{source}: train")
+        args = {key: data.get(key, {}) for key in ("model_args", "dataset_args")}
+        try:
+            return cls(
+                model=data["model"],
+                dataset=data["dataset"],
+                layers=layers,
+                anneal=anneal,
+                train=train,
+                **{key: dict(v) if isinstance(v, dict) else v for key, v in args.items()},
+                num_classes=data.get("num_classes"),
+                input_shape=data.get("input_shape"),
+                init=data.get("init"),
+            )
+        except CodesignError as err:
+            raise CodesignError(f"{source}: {err}") from None
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> TrialConfig:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise CodesignError(f"trial config {path} does not exist; check the path") from None
-        except json.JSONDecodeError as err:
-            raise CodesignError(f"trial config {path} is not valid JSON: {err}") from None
-        return cls.from_dict(data, source=str(path))
+        from codesign.userfile import load_json
+
+        return cls.from_dict(load_json(path, "trial config"), source=str(path))
 
 
 def checked_shape(shape: Any, what: str = "input_shape") -> tuple[int, ...]:

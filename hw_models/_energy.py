@@ -12,9 +12,9 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
-import yaml
 
 from codesign.errors import CodesignError
+from codesign.userfile import parse_yaml
 
 ENERGY_FILE = "energy_horowitz_45nm.yaml"
 
@@ -49,7 +49,7 @@ class EnergyTable:
 def energy_table() -> EnergyTable:
     """The shipped 45 nm table (parsed once)."""
     text = resources.files("hw_models").joinpath(ENERGY_FILE).read_text()
-    data = yaml.safe_load(text)
+    data = parse_yaml(text, ENERGY_FILE)
     try:
         return EnergyTable(
             source=" ".join(str(data["source"]).split()),

@@ -1,16 +1,16 @@
-"""Accelerators described by a YAML table: parsed with `yaml.safe_load`, validated field by
-field, never executed. Every error names the file and the field."""
+"""Accelerators described by a YAML table: read as plain data (`codesign.userfile`),
+validated field by field, never executed. Every error names the file and the field."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from codesign.errors import CodesignError, reject_unknown
 from codesign.formats import BITS_CHOICES, FLOAT_BITS, MAX_INT_BITS, is_bits_value
+from codesign.userfile import load_yaml
 from hw_models._accelerator import HOLDS, Accelerator, MemoryLevel, RunMode
 from hw_models._layers import KINDS
 
@@ -49,7 +49,8 @@ class _Fields:
             return None
         return self.data[field]
 
-    def number(self, field: str, positive: bool = True) -> float:
+    def number(self, field: str, positive: bool = True, at_most: float = math.inf) -> float:
+        """A finite number > 0 (>= 0 unless `positive`) and <= `at_most`."""
         value = self.get(field)
         if isinstance(value, str):  # YAML 1.1 reads 4e8 as a string; accept it when numeric
             try:
@@ -58,8 +59,12 @@ class _Fields:
                 pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(f"must be a number, got {value!r}", field)
-        if value < 0 or (positive and value == 0):
-            self.fail(f"must be {'> 0' if positive else '>= 0'}, got {value!r}", field)
+        if not math.isfinite(value):
+            self.fail(f"must be a finite number, got {value!r}", field)
+        if value < 0 or (positive and value == 0) or value > at_most:
+            low = "> 0" if positive else ">= 0"
+            high = f" and <= {at_most:g}" if at_most < math.inf else ""
+            self.fail(f"must be {low}{high}, got {value!r}", field)
         return float(value)
 
     def bits(self, field: str) -> int:
@@ -143,7 +148,7 @@ class TableAccelerator(Accelerator):
             top.fail("must list layer kinds or map them to a utilisation in (0, 1]",
                      "layer_kinds")
         kinds = _Fields(value, "layer_kinds", top.path, KINDS)
-        return {kind: kinds.number(kind) for kind in value}
+        return {kind: kinds.number(kind, at_most=1.0) for kind in value}
 
     def run_mode(self, w_bits: int, a_bits: int) -> RunMode | None:
         if w_bits == FLOAT_BITS or a_bits == FLOAT_BITS:
@@ -168,15 +173,4 @@ class TableAccelerator(Accelerator):
 def load_yaml_model(path: str | Path) -> TableAccelerator:
     """Read and validate one accelerator file (no registration)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise CodesignError(f"accelerator file {path} does not exist; check the path") from None
-    except OSError as err:
-        raise CodesignError(f"accelerator file {path} cannot be read: {err}") from None
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        first = " ".join(str(err).split())
-        raise CodesignError(f"accelerator file {path} is not valid YAML: {first}") from None
-    return TableAccelerator(spec, path)
+    return TableAccelerator(load_yaml(path, "accelerator file"), path)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from codesign.errors import CodesignError
+from codesign.userfile import load_yaml, parse_yaml, read_text
 from hw_models._arrays import BitMatrix, LayerArrays
 from hw_models._base import CostModel, refuse
 from hw_models._formats import FLOAT, int_equivalent_bits
@@ -225,16 +225,8 @@ class ZigZagModel(CostModel):
 
 
 def _read_yaml(path: Path, what: str, kind: type) -> tuple[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise CodesignError(f"ZigZag {what} file {path} cannot be read ({err.strerror}); "
-                            "check the path") from None
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        first = " ".join(str(err).split())
-        raise CodesignError(f"ZigZag {what} file {path} is not valid YAML: {first}") from None
+    text = read_text(path, f"ZigZag {what} file")
+    data: Any = parse_yaml(text, f"ZigZag {what} file {path}")
     if kind is list:
         valid = isinstance(data, list)
     else:
@@ -300,8 +292,8 @@ class ZigZagFamily:
         if ":" in item or not item.endswith((".yaml", ".yml")):
             return False
         try:
-            return isinstance(yaml.safe_load(Path(item).read_text()), list)
-        except (OSError, yaml.YAMLError):
+            return isinstance(load_yaml(item, "ZigZag mapping file"), list)
+        except CodesignError:
             return False
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from codesign._registry import Registry
+from codesign.data._split import held_out_size
 from codesign.errors import reject_unknown
 from codesign.refs import DATASET_GROUP, names_user_code
 
@@ -82,9 +83,13 @@ def default_data_root() -> tuple[Path, str]:
 
 
 def _options(name: str, spec: DatasetSpec, given: dict[str, Any]) -> dict[str, Any]:
-    reject_unknown(
-        given, [*LOADING_ARGS, *spec.options], f"dataset '{name}': dataset_args", "argument"
-    )
+    """The dataset's options with `given` applied; unknown names and held-out fractions
+    outside (0, 1) are refused here, before any file is read."""
+    where = f"dataset '{name}': dataset_args"
+    reject_unknown(given, [*LOADING_ARGS, *spec.options], where, "argument")
+    for key, value in given.items():
+        if key.endswith("_fraction"):
+            held_out_size(value, 1, f"{where}.{key}")
     return {**spec.options, **given}
 
 

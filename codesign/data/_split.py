@@ -51,8 +51,9 @@ def stratified_split(
 
 def held_out_size(fraction: float, total: int, what: str) -> int:
     """round(fraction * total), with a clear error for a fraction outside (0, 1)."""
-    if not 0.0 < float(fraction) < 1.0:
-        raise CodesignError(f"{what}={fraction} must lie strictly between 0 and 1")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not (
+            0.0 < fraction < 1.0):
+        raise CodesignError(f"{what}={fraction!r} must lie strictly between 0 and 1")
     return max(1, round(float(fraction) * total))
 
 

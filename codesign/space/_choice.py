@@ -166,7 +166,7 @@ def _range(raw: dict[str, Any], where: str, check: ValueCheck, numeric: str | No
         raise CodesignError(f"{where}: a log range needs low > 0, got {low}")
     step = raw.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int | float)
-                             or step <= 0):
+                             or not 0 < step < math.inf):
         raise CodesignError(f"{where}: 'step' must be a positive number, got {step!r}")
     if step is not None and log:
         raise CodesignError(f"{where}: use either 'step' or 'log', not both")

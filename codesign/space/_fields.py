@@ -8,6 +8,7 @@ configuration would refuse.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,8 @@ def _float_between(low: float, high: float, open_low: bool = False) -> Callable[
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"{value!r} is not a number"
+        if not math.isfinite(value):
+            return f"{value!r} is not a finite number"
         if value > high or value < low or (open_low and value == low):
             lower = f"> {low}" if open_low else f">= {low}"
             return f"{value!r} is out of range; use a number {lower} and <= {high}"

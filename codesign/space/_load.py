@@ -8,6 +8,7 @@ from typing import Any
 from codesign.errors import CodesignError
 from codesign.space._parse import parse_space
 from codesign.space._space import SearchSpace
+from codesign.userfile import load_yaml
 
 
 def space_path(name_or_path: str | Path) -> tuple[Path | None, str]:
@@ -37,25 +38,13 @@ def shipped_spaces() -> list[str]:
 
 def load_space(name_or_path: str | Path) -> SearchSpace:
     """A shipped space by name (`digits_cnn`) or a YAML file by path, validated."""
-    import yaml
-
     path, name = space_path(name_or_path)
     if path is None:
         raise CodesignError(
             f"unknown search space '{name}'; give a YAML file or one of: "
             f"{', '.join(shipped_spaces())}"
         )
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise CodesignError(f"search space file {path} does not exist; check the path") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise CodesignError(f"search space {path}: {problem}{at}; fix the YAML syntax") from None
+    raw = load_yaml(path, "search space file")
     return parse_space(raw, source=str(path), default_name=name)
 
 

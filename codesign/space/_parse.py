@@ -7,6 +7,7 @@ at the first trial.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def _resources(raw: Any, where: str) -> dict[str, float]:
     cpus, gpus = raw.get("cpus_per_trial", 1), raw.get("gpus_per_trial", 0)
     if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
         raise CodesignError(f"{where}: resources.cpus_per_trial is {cpus!r}; use 1 or more")
-    if isinstance(gpus, bool) or not isinstance(gpus, int | float) or gpus < 0:
+    if isinstance(gpus, bool) or not isinstance(gpus, int | float) or not 0 <= gpus < math.inf:
         raise CodesignError(f"{where}: resources.gpus_per_trial is {gpus!r}; use 0 or more")
     return dict(raw)
 

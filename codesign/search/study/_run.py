@@ -7,6 +7,7 @@ until it holds the requested number of finished trials, whatever backend ran the
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ class SearchRequest:
             raise CodesignError(f"--cpus-per-trial {self.cpus_per_trial}; use 1 or more")
         if self.capacity_samples < 0:
             raise CodesignError(f"--capacity {self.capacity_samples}; use 0 (off) or more samples")
-        if self.gpus_per_trial is not None and self.gpus_per_trial < 0:
+        if self.gpus_per_trial is not None and not 0 <= self.gpus_per_trial < math.inf:
             raise CodesignError(f"--gpus-per-trial {self.gpus_per_trial}; use 0 or more")
         if self.address and self.backend != "ray":
             raise CodesignError("--address names a Ray cluster; add --backend ray")
@@ -86,11 +87,15 @@ class SearchRequest:
 
 def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     """Validate the request, create the study or check that it is the same search; returns
-    where the study lives, its settings and the run directory."""
+    where the study lives, its settings and the run directory. Everything a user can get
+    wrong (flags, environment, space file, cost models, the run directory) is checked before
+    the study is created or opened, so a corrected file is accepted at the same --out."""
+    from codesign.quant import compile_mode
     from codesign.space import load_space
     from hw_models import get_cost_model
 
     request.check()
+    compile_mode()  # CODESIGN_COMPILE is read in every trial: refuse a bad value now
     space = load_space(request.space)
     check_space_code(space)
     _device(request, space)
@@ -100,6 +105,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         get_cost_model(name)
     _check_metrics(space, objectives)
     run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
+    _check_out(run_dir)
     storage_url = request.storage or default_storage_url(run_dir)
     manifest = Manifest(storage=storage_url, study=request.study or space.name)
     _check_run_dir(run_dir, manifest)
@@ -129,19 +135,31 @@ def _absolute(source: str) -> str:
 
 
 def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
-    """A cost objective must name a metric its model reports; caught before any trial."""
+    """Each cost objective and budget must name a metric its model reports; caught before
+    the study exists, not as a failed trial."""
     from hw_models import get_cost_model
 
-    for objective in objectives:
-        if objective.cost_model is None:
-            continue
-        metrics = get_cost_model(objective.cost_model).metrics
-        if objective.metric not in metrics:
+    named = [("objective", o.column, o.cost_model, o.metric) for o in objectives if o.cost_model]
+    named += [("constraint", c.column, c.cost_model, c.metric) for c in space.constraints]
+    for kind, column, model, metric in named:
+        metrics = get_cost_model(model).metrics
+        if metric not in metrics:
             raise CodesignError(
-                f"search space {space.source}: objective '{objective.column}': cost model "
-                f"'{objective.cost_model}' has no metric '{objective.metric}'; choose one of: "
-                f"{', '.join(metrics)}"
+                f"search space {space.source}: {kind} '{column}': cost model '{model}' has no "
+                f"metric '{metric}'; choose one of: {', '.join(metrics)}"
             )
+
+
+def _check_out(run_dir: Path) -> None:
+    """The run directory is a folder, or can be made one: no file stands at or above it."""
+    for path in (run_dir, *run_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise CodesignError(
+                    f"--out {run_dir}: {path} is a file, not a folder; pass a folder for the "
+                    "run directory"
+                )
+            return
 
 
 def _check_run_dir(run_dir: Path, manifest: Manifest) -> None:
