@@ -299,6 +299,17 @@ FLAG_CASES: list[tuple[str, list[str], str]] = [
      "cannot open the study storage"),
 ]
 
+# (id, options after `codesign worker --storage STUDY`, the culprit)
+WORKER_CASES: list[tuple[str, list[str], str]] = [
+    ("unknown-study", ["--study", "nosuch", "--trials", "2"], "nosuch"),
+    ("no-study", ["--trials", "2"], "--study"),
+    ("trials-zero", ["--study", "tiny", "--trials", "0"], "--trials"),
+    ("trials-word", ["--study", "tiny", "--trials", "two"], "--trials"),
+    ("threads-zero", ["--study", "tiny", "--trials", "2", "--threads", "0"], "--threads"),
+    ("unknown-device", ["--study", "tiny", "--trials", "2", "--device", "tpu"], "tpu"),
+    ("bad-space", ["--study", "tiny", "--trials", "2", "--space", "{tmp}"], "folder"),
+]
+
 # (id, variable, value, the culprit)
 ENV_CASES: list[tuple[str, str, str, str]] = [
     ("compile-maybe", "CODESIGN_COMPILE", "maybe", "CODESIGN_COMPILE"),
@@ -353,6 +364,10 @@ def refused(argv: list[str], culprit: str, study: tuple[Path, Path, dict[str, st
     assert snapshot(study[1]) == study[2]
 
 
+def storage(study: tuple[Path, Path, dict[str, str]]) -> str:
+    return f"sqlite:///{study[1] / 'study.db'}"
+
+
 def search(study: tuple[Path, Path, dict[str, str]], *extra: str) -> list[str]:
     return ["search", "--space", str(study[0]), "--out", str(study[1]), "--trials", "1",
             *extra]
@@ -387,6 +402,13 @@ def test_a_bad_flag_is_one_line(study, tmp_path, capsys, extra, culprit):
     refused(search(study, *extra), culprit, study, capsys)
 
 
+@pytest.mark.parametrize("extra, culprit", [c[1:] for c in WORKER_CASES],
+                         ids=[c[0] for c in WORKER_CASES])
+def test_a_bad_worker_option_is_one_line(study, tmp_path, capsys, extra, culprit):
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    refused(["worker", "--storage", storage(study), *extra], culprit, study, capsys)
+
+
 @pytest.mark.parametrize("variable, value, culprit", [c[1:] for c in ENV_CASES],
                          ids=[c[0] for c in ENV_CASES])
 def test_a_bad_environment_value_is_one_line(study, monkeypatch, capsys, variable, value,
@@ -395,10 +417,12 @@ def test_a_bad_environment_value_is_one_line(study, monkeypatch, capsys, variabl
     refused(search(study), culprit, study, capsys)
     path = write(study[1].parent / "trial.json", TRIAL, as_json=True)
     refused(["train", "--config", str(path), "--out", str(study[1])], culprit, study, capsys)
+    refused(["worker", "--storage", storage(study), "--study", "tiny", "--trials", "2"], culprit,
+            study, capsys)
 
 
 def test_the_table_holds_a_hundred_malformed_inputs():
-    tables = (SPACE_CASES, ACCELERATOR_CASES, TRIAL_CASES, FLAG_CASES, ENV_CASES)
+    tables = (SPACE_CASES, ACCELERATOR_CASES, TRIAL_CASES, FLAG_CASES, WORKER_CASES, ENV_CASES)
     assert sum(len(table) for table in tables) >= 100
 
 

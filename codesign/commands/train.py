@@ -53,9 +53,11 @@ def _trial_config(args: argparse.Namespace) -> TrialConfig:
 
 def run(args: argparse.Namespace) -> int:
     from codesign.device import resolve_device
+    from codesign.quant import compile_mode
     from codesign.record import Status
     from codesign.train import train_trial
 
+    compile_mode()  # refused before anything is written
     cfg = _trial_config(args)
     device = args.device or cfg.train.device
     resolve_device(device)

@@ -97,11 +97,10 @@ def parse_constraints(raw: Any, where: str) -> list[Constraint]:
                 f"{here}: accuracy is known only after training; budgets apply to costs"
             )
         limit = yaml_number(item.get("max"))
-        if (isinstance(limit, bool) or not isinstance(limit, int | float)
-                or not math.isfinite(limit)):
-            raise CodesignError(
-                f"{here}: 'max' must be a finite number (the budget), got {limit!r}"
-            )
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            raise CodesignError(f"{here}: 'max' must be a number (the budget), got {limit!r}")
+        if not math.isfinite(limit):
+            raise CodesignError(f"{here}: 'max' must be a finite number, got {limit!r}")
         constraints.append(Constraint(cost_model=model, metric=metric, limit=float(limit)))
     return constraints
 

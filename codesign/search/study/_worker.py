@@ -46,8 +46,13 @@ def run_worker(
     naming a space, when given) and run trials until it holds its budget; `trials` sets the
     budget, otherwise the stored one is used. `device` wins over the space's `train.device`,
     so several workers can share a machine's GPUs (`--device cuda:1`)."""
+    from codesign.quant import compile_mode
+
     if trials is not None and trials < 1:
         raise CodesignError(f"--trials {trials}; ask for at least 1 trial")
+    if threads is not None and threads < 1:
+        raise CodesignError(f"--threads {threads}; use 1 or more torch threads per trial")
+    compile_mode()  # read in every trial: a bad value must not reach the shared study
     manifest = Manifest(storage=storage, study=study_name)
     if create is not None:
         prepare(create)
