@@ -82,8 +82,9 @@ def scan_dirs(hw_dirs: Iterable[str | Path] = ()) -> None:
         if key in scanned:
             continue
         if folder != shipped_dir() and not folder.is_dir():
+            problem = "is a file, not a folder" if folder.exists() else "does not exist"
             raise CodesignError(
-                f"accelerator folder {folder} does not exist; fix --hw-dir or {HW_PATH_ENV}"
+                f"accelerator folder {folder} {problem}; fix --hw-dir or {HW_PATH_ENV}"
             )
         scanned.add(key)
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):

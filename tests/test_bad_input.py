@@ -18,10 +18,11 @@ import pytest
 import yaml
 
 from codesign.cli import main
-from codesign.errors import MAX_MESSAGE
+from codesign.errors import MAX_MESSAGE, CodesignError
 from codesign.search import SearchRequest, prepare
 from codesign.space import load_space
 from codesign.testing import SMALL_SPACE, run_cli
+from codesign.userfile import parse_yaml
 
 # The study's space: one epoch in large batches, so the study is made in seconds.
 SPACE: dict[str, Any] = {**SMALL_SPACE, "name": "tiny",
@@ -42,11 +43,17 @@ NAN, INF = float("nan"), float("inf")
 
 
 def bomb(levels: int) -> str:
-    """A "billion laughs" document: each level repeats the one before nine times."""
-    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for i in range(1, levels + 1):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
+    """A "billion laughs" value: a list whose every level repeats the one before nine times,
+    9^(levels + 1) items once expanded (a billion at 9 levels) in a few hundred bytes."""
+    items = ["&a0 [" + ", ".join(["lol"] * 9) + "]"]
+    items += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "[" + ", ".join(items) + "]"
+
+
+def with_yaml(mapping: dict[str, Any], **raw: str) -> str:
+    """`mapping` as YAML with top-level fields written as raw YAML text."""
+    rest = {k: v for k, v in mapping.items() if k not in raw}
+    return yaml.safe_dump(rest, sort_keys=False) + "".join(f"{k}: {v}\n" for k, v in raw.items())
 
 
 def space(**top: Any) -> dict[str, Any]:
@@ -97,9 +104,9 @@ SPACE_CASES: list[tuple[str, Any, str]] = [
     ("python-tag", "name: !!python/object:os.system {}\n", "YAML"),
     ("unhashable-key", "? [a, b]\n: 1\n", "YAML"),
     ("huge-integer", "name: tiny\nnum_classes: 1" + "0" * 5000 + "\n", "YAML"),
-    ("alias-bomb", bomb(6) + "name: tiny\n", "aliases"),
-    ("alias-bomb-in-a-field", "x: &x [8, 4]\n" + bomb(6).replace("a0: &a0 [lol", "a0: &a0 [8")
-     + "layers: {w_bits: *a6}\n", "aliases"),
+    # 9^7 items: printed in an error or stored with the study, they would take hundreds of MB
+    ("alias-bomb-description", with_yaml(SPACE, description=bomb(6)), "aliases"),
+    ("alias-bomb-model-args", with_yaml(SPACE, model_args=f"{{width: {bomb(6)}}}"), "aliases"),
     ("alias-cycle", "name: tiny\nlayers: &l {w_bits: *l}\n", "cycle"),
     ("deep-nesting", "name: tiny\nmodel: " + "[" * 3000 + "\n", "nested too deeply"),
     ("long-value", space(model="x" * 200_000), "unknown model"),
@@ -200,7 +207,7 @@ SPACE_CASES: list[tuple[str, Any, str]] = [
 # (id, accelerator file, the text the one line must hold)
 ACCELERATOR_CASES: list[tuple[str, Any, str]] = [
     ("not-utf8", b"name: mychip\nclock_hz: 4\xff\n", "not UTF-8"),
-    ("alias-bomb", bomb(9) + "name: mychip\n", "aliases"),
+    ("alias-bomb", with_yaml(ACCELERATOR, description=bomb(6)), "aliases"),
     ("unclosed-bracket", "name: mychip\nprecisions: [\n", "YAML"),
     ("top-level-list", "- mychip\n", "mapping"),
     ("empty", "", "mapping"),
@@ -310,13 +317,25 @@ WORKER_CASES: list[tuple[str, list[str], str]] = [
     ("bad-space", ["--study", "tiny", "--trials", "2", "--space", "{tmp}"], "folder"),
 ]
 
-# (id, variable, value, the culprit)
-ENV_CASES: list[tuple[str, str, str, str]] = [
-    ("compile-maybe", "CODESIGN_COMPILE", "maybe", "CODESIGN_COMPILE"),
-    ("compile-two", "CODESIGN_COMPILE", "2", "CODESIGN_COMPILE"),
-    ("compile-yes", "CODESIGN_COMPILE", "yes", "CODESIGN_COMPILE"),
-    ("compile-true", "CODESIGN_COMPILE", "true", "CODESIGN_COMPILE"),
-    ("compile-minus-one", "CODESIGN_COMPILE", "-1", "CODESIGN_COMPILE"),
+# (id, CODESIGN_COMPILE, the culprit): refused by search, train and worker alike
+COMPILE_CASES: list[tuple[str, str, str]] = [
+    ("maybe", "maybe", "CODESIGN_COMPILE='maybe'"),
+    ("two", "2", "CODESIGN_COMPILE='2'"),
+    ("yes", "yes", "CODESIGN_COMPILE='yes'"),
+    ("true", "true", "CODESIGN_COMPILE='true'"),
+    ("minus-one", "-1", "CODESIGN_COMPILE='-1'"),
+]
+
+# (id, CODESIGN_HW_PATH under a fresh folder, files written there, the culprit), for
+# `codesign search --hw mychip`
+HW_PATH_CASES: list[tuple[str, str, dict[str, Any], str]] = [
+    ("missing-folder", "nowhere", {}, "nowhere does not exist"),
+    ("a-file", "chips/mychip.yaml", {"mychip.yaml": ACCELERATOR}, "is a file"),
+    ("bad-yaml", "chips", {"bad.yaml": "name: [\n"}, "bad.yaml"),
+    ("alias-bomb", "chips", {"bomb.yaml": with_yaml(ACCELERATOR, source=bomb(6))}, "aliases"),
+    ("clock-nan", "chips", {"mychip.yaml": accelerator(clock_hz=NAN)}, "clock_hz"),
+    ("utilisation-above-one", "chips",
+     {"mychip.yaml": accelerator(layer_kinds={"conv": 2.0})}, "layer_kinds.conv"),
 ]
 
 
@@ -384,6 +403,9 @@ def test_a_bad_space_file_is_one_line(study, tmp_path, capsys, content, culprit)
 @pytest.mark.parametrize("content, culprit", [c[1:] for c in ACCELERATOR_CASES],
                          ids=[c[0] for c in ACCELERATOR_CASES])
 def test_a_bad_accelerator_file_is_one_line(study, tmp_path, capsys, content, culprit):
+    if isinstance(content, dict) and content.get("name") == ACCELERATOR["name"]:
+        # A name of its own: a file wrongly accepted would take the name from the next case.
+        content = {**content, "name": tmp_path.name.lower()}
     path = write(tmp_path / "mychip.yaml", content)
     refused(search(study, "--hw", str(path)), culprit, study, capsys)
 
@@ -409,11 +431,10 @@ def test_a_bad_worker_option_is_one_line(study, tmp_path, capsys, extra, culprit
     refused(["worker", "--storage", storage(study), *extra], culprit, study, capsys)
 
 
-@pytest.mark.parametrize("variable, value, culprit", [c[1:] for c in ENV_CASES],
-                         ids=[c[0] for c in ENV_CASES])
-def test_a_bad_environment_value_is_one_line(study, monkeypatch, capsys, variable, value,
-                                             culprit):
-    monkeypatch.setenv(variable, value)
+@pytest.mark.parametrize("value, culprit", [c[1:] for c in COMPILE_CASES],
+                         ids=[c[0] for c in COMPILE_CASES])
+def test_a_bad_compile_setting_is_one_line(study, monkeypatch, capsys, value, culprit):
+    monkeypatch.setenv("CODESIGN_COMPILE", value)
     refused(search(study), culprit, study, capsys)
     path = write(study[1].parent / "trial.json", TRIAL, as_json=True)
     refused(["train", "--config", str(path), "--out", str(study[1])], culprit, study, capsys)
@@ -421,8 +442,20 @@ def test_a_bad_environment_value_is_one_line(study, monkeypatch, capsys, variabl
             study, capsys)
 
 
+@pytest.mark.parametrize("where, files, culprit", [c[1:] for c in HW_PATH_CASES],
+                         ids=[c[0] for c in HW_PATH_CASES])
+def test_a_bad_accelerator_path_is_one_line(study, tmp_path, monkeypatch, capsys, where, files,
+                                            culprit):
+    (tmp_path / "chips").mkdir()
+    for name, content in files.items():
+        write(tmp_path / "chips" / name, content)
+    monkeypatch.setenv("CODESIGN_HW_PATH", str(tmp_path / where))
+    refused(search(study, "--hw", "mychip"), culprit, study, capsys)
+
+
 def test_the_table_holds_a_hundred_malformed_inputs():
-    tables = (SPACE_CASES, ACCELERATOR_CASES, TRIAL_CASES, FLAG_CASES, WORKER_CASES, ENV_CASES)
+    tables = (SPACE_CASES, ACCELERATOR_CASES, TRIAL_CASES, FLAG_CASES, WORKER_CASES,
+              COMPILE_CASES, HW_PATH_CASES)
     assert sum(len(table) for table in tables) >= 100
 
 
@@ -454,9 +487,18 @@ def test_a_bad_compile_setting_creates_no_study(tmp_path, monkeypatch, capsys):
     assert not out.exists()
 
 
+def test_a_billion_laughs_is_refused_before_it_expands():
+    """The loader counts each shared node once: a billion items are refused in milliseconds
+    (a regression returns the shared structure, unexpanded, and fails here harmlessly)."""
+    with pytest.raises(CodesignError, match="more than 100000 values") as err:
+        parse_yaml(f"description: {bomb(8)}\n", "search space x.yaml")
+    assert len(str(err.value)) < 200
+    assert parse_yaml(f"description: {bomb(3)}\n", "x")["description"][3][0][0][0][0] == "lol"
+
+
 def test_the_real_command_exits_2_with_one_line(study, tmp_path):
     """The exit code and output of the command a user runs, not of `main`."""
-    bombed = write(tmp_path / "bomb.yaml", bomb(9) + "name: tiny\n")
+    bombed = write(tmp_path / "bomb.yaml", with_yaml(SPACE, description=bomb(6)))
     deep = write(tmp_path / "deep.json", "[" * 100_000)
     for args, culprit in (
         (["search", "--space", str(bombed), "--out", str(study[1])], "aliases"),
