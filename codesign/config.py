@@ -32,7 +32,8 @@ AMP_MODES = ("off", "bf16")
 
 def check_field_types(config: Any) -> None:
     """Each field of a config dataclass holds a value of its declared type: `int` an integer,
-    `float` a finite number, `str` a string, a `dict` a mapping (None only where allowed).
+    `float` a finite number, a `dict` a mapping (None only where allowed; names are checked
+    against their choices by each class).
     The first check of every config, so that a trial JSON's `epochs: 1.5`, `lr: NaN` or
     `model_args: [..]` is one line naming the field."""
     for item in fields(config):
@@ -54,8 +55,6 @@ def _type_problem(value: Any, kind: str) -> str | None:
             return "is not a number"
         if not math.isfinite(value):
             return "is not a finite number"
-    if kind == "str" and not isinstance(value, str):
-        return "is not a string; write a name"
     if kind.startswith("dict") and not isinstance(value, dict):
         return "is not a mapping; write {name: value, ...}"
     return None
@@ -202,6 +201,13 @@ class TrialConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self)
+        for name in ("model", "dataset"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise CodesignError(f"{name}={value!r}; give a registered name or a reference "
+                                    "(path/to/file.py:function)")
+        if self.init is not None and not isinstance(self.init, str):
+            raise CodesignError(f"init={self.init!r}; give the path of a float checkpoint")
         if self.num_classes is not None and (
             not isinstance(self.num_classes, int) or self.num_classes < 2
         ):
