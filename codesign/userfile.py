@@ -1,9 +1,10 @@
-"""Reading a user's YAML or JSON file: every way it can be unreadable is one line.
+"""A user's files and folders: every way one can be unreadable or unusable is one line.
 
 A path that is missing or names a folder, bytes that are not UTF-8, malformed syntax, nesting
 too deep for the parser, or YAML aliases that expand past `MAX_NODES` nodes (a "billion laughs"
 file is a few hundred bytes and expands to 10^9 nodes) are each refused with a `CodesignError`
 naming the file. YAML is read with PyYAML's safe loader only: plain data, never an object.
+A folder a command writes into (`--out`, `--dest`) must not be, or lie below, a file.
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ def load_json(path: str | Path, what: str) -> Any:
         raise CodesignError(f"{what} {path} is nested too deeply to read; flatten it") from None
     except ValueError as err:  # JSONDecodeError, or an integer too long to convert
         raise CodesignError(f"{what} {path} is not valid JSON: {err}") from None
+
+
+def check_output_folder(folder: str | Path, flag: str) -> None:
+    """Refuse `folder` (given as `flag`) when a file stands at or above it, before anything
+    is written there."""
+    folder = Path(folder)
+    for path in (folder, *folder.absolute().parents):
+        if path.exists():
+            if not path.is_dir():
+                raise CodesignError(f"{flag} {folder}: {path} is a file, not a folder; give a "
+                                    "folder to write into")
+            return
 
 
 def _check_expansion(root: Any, where: str) -> None:

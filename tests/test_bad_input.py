@@ -317,6 +317,25 @@ WORKER_CASES: list[tuple[str, list[str], str]] = [
     ("bad-space", ["--study", "tiny", "--trials", "2", "--space", "{tmp}"], "folder"),
 ]
 
+# (id, a whole command line, the culprit); {run} is the study's run directory, {trial} a valid
+# trial JSON
+COMMAND_CASES: list[tuple[str, list[str], str]] = [
+    ("pareto-out-a-file", ["pareto", "--out", "{run}/search.json"], "is a file"),
+    ("pareto-report-dir-a-file",
+     ["pareto", "--out", "{run}", "--report-dir", "{run}/search.json"], "--report-dir"),
+    ("pareto-unknown-cost-model", ["pareto", "--out", "{run}", "--hw", "nosuchchip"],
+     "nosuchchip"),
+    ("export-dest-a-file", ["export", "--out", "{run}", "--trial", "0", "--dest",
+                            "{run}/search.json"], "--dest"),
+    ("export-missing-trial", ["export", "--out", "{run}", "--trial", "99"], "no trial 99"),
+    ("export-unknown-format", ["export", "--out", "{run}", "--trial", "0", "--format", "tflite"],
+     "tflite"),
+    ("train-out-a-file", ["train", "--config", "{trial}", "--out", "{run}/search.json"],
+     "--out"),
+    ("train-bits-with-config", ["train", "--config", "{trial}", "--out", "{run}", "--w-bits",
+                                "4"], "--w-bits"),
+]
+
 # (id, CODESIGN_COMPILE, the culprit): refused by search, train and worker alike
 COMPILE_CASES: list[tuple[str, str, str]] = [
     ("maybe", "maybe", "CODESIGN_COMPILE='maybe'"),
@@ -431,6 +450,14 @@ def test_a_bad_worker_option_is_one_line(study, tmp_path, capsys, extra, culprit
     refused(["worker", "--storage", storage(study), *extra], culprit, study, capsys)
 
 
+@pytest.mark.parametrize("argv, culprit", [c[1:] for c in COMMAND_CASES],
+                         ids=[c[0] for c in COMMAND_CASES])
+def test_a_bad_option_of_another_command_is_one_line(study, tmp_path, capsys, argv, culprit):
+    config = write(tmp_path / "trial.json", TRIAL, as_json=True)
+    argv = [a.format(run=study[1], trial=config) for a in argv]
+    refused(argv, culprit, study, capsys)
+
+
 @pytest.mark.parametrize("value, culprit", [c[1:] for c in COMPILE_CASES],
                          ids=[c[0] for c in COMPILE_CASES])
 def test_a_bad_compile_setting_is_one_line(study, monkeypatch, capsys, value, culprit):
@@ -455,7 +482,7 @@ def test_a_bad_accelerator_path_is_one_line(study, tmp_path, monkeypatch, capsys
 
 def test_the_table_holds_a_hundred_malformed_inputs():
     tables = (SPACE_CASES, ACCELERATOR_CASES, TRIAL_CASES, FLAG_CASES, WORKER_CASES,
-              COMPILE_CASES, HW_PATH_CASES)
+              COMMAND_CASES, COMPILE_CASES, HW_PATH_CASES)
     assert sum(len(table) for table in tables) >= 100
 
 

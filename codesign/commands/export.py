@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from codesign.deploy import export_trial_formats, front_trials, parse_formats
     from codesign.errors import CodesignError
     from codesign.search import locate_study, parse_hw
+    from codesign.userfile import check_output_folder
 
     formats = parse_formats(args.format)
     manifest = locate_study(args.out, args.storage, args.study)
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         dest = args.dest if args.dest is not None else args.out / "export" / f"trial-{number}"
         if args.dest is not None and len(numbers) > 1:
             dest = args.dest / f"trial-{number}"
+        check_output_folder(dest, "--dest")
         paths, agreements = export_trial_formats(manifest, number, dest, formats,
                                                  hw=parse_hw(args.hw), check=args.check)
         for kind, path in paths.items():

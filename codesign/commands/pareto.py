@@ -29,11 +29,13 @@ def run(args: argparse.Namespace) -> int:
     from codesign.commands.search import print_report
     from codesign.errors import CodesignError
     from codesign.search import locate_study, parse_hw, report_study
+    from codesign.userfile import check_output_folder
 
     manifest = locate_study(args.out, args.storage, args.study)
     report_dir = args.report_dir or args.out
     if report_dir is None:
         raise CodesignError("with --storage/--study, say where to write with --report-dir DIR")
+    check_output_folder(report_dir, "--report-dir" if args.report_dir else "--out")
     report = report_study(manifest, report_dir.resolve(), hw=parse_hw(args.hw))
     print_report(report)
     if args.json:

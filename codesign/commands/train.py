@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from codesign.quant import compile_mode
     from codesign.record import Status
     from codesign.train import train_trial
+    from codesign.userfile import check_output_folder
 
     compile_mode()  # refused before anything is written
     cfg = _trial_config(args)
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_device(device)
     label = re.sub(r"[^\w.-]+", "_", Path(cfg.model).name)  # a reference's file:function
     out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_output_folder(out, "--out")
 
     def show(metrics: dict) -> bool:
         if not args.json:

@@ -136,6 +136,9 @@ class Manifest:
                 f"{run_dir} holds no search ({MANIFEST} is missing); give the --out of a "
                 "`codesign search` run, or --storage URL --study NAME"
             ) from None
+        except NotADirectoryError:
+            raise CodesignError(f"{run_dir} is a file, not a run directory; give the --out of a "
+                                "`codesign search` run") from None
         except json.JSONDecodeError as err:
             raise CodesignError(f"{path} is not valid JSON ({err}); rerun the search") from None
         if not isinstance(data, dict) or not {"storage", "study"} <= set(data):

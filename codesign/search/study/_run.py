@@ -92,6 +92,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     the study is created or opened, so a corrected file is accepted at the same --out."""
     from codesign.quant import compile_mode
     from codesign.space import load_space
+    from codesign.userfile import check_output_folder
     from hw_models import get_cost_model
 
     request.check()
@@ -105,7 +106,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
         get_cost_model(name)
     _check_metrics(space, objectives)
     run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
-    _check_out(run_dir)
+    check_output_folder(run_dir, "--out")
     storage_url = request.storage or default_storage_url(run_dir)
     manifest = Manifest(storage=storage_url, study=request.study or space.name)
     _check_run_dir(run_dir, manifest)
@@ -148,18 +149,6 @@ def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
                 f"search space {space.source}: {kind} '{column}': cost model '{model}' has no "
                 f"metric '{metric}'; choose one of: {', '.join(metrics)}"
             )
-
-
-def _check_out(run_dir: Path) -> None:
-    """The run directory is a folder, or can be made one: no file stands at or above it."""
-    for path in (run_dir, *run_dir.parents):
-        if path.exists():
-            if not path.is_dir():
-                raise CodesignError(
-                    f"--out {run_dir}: {path} is a file, not a folder; pass a folder for the "
-                    "run directory"
-                )
-            return
 
 
 def _check_run_dir(run_dir: Path, manifest: Manifest) -> None:
