@@ -39,6 +39,13 @@ ACCELERATOR: dict[str, Any] = {
     "layer_kinds": {"conv": 1.0, "depthwise": 0.25, "linear": 1.0},
 }
 
+# A valid trial JSON of the digits CNN (fields left out take their defaults).
+TRIAL: dict[str, Any] = {
+    "model": "digits_cnn", "dataset": "digits",
+    "layers": {name: {"w_bits": 8, "a_bits": 8} for name in ("conv1", "conv2", "conv3", "fc")},
+    "train": {"epochs": 1, "batch_size": 1024, "lr": 0.003},
+}
+
 NAN, INF = float("nan"), float("inf")
 
 
@@ -83,12 +90,6 @@ def trial(**top: Any) -> dict[str, Any]:
 def trial_section(name: str, **fields: Any) -> dict[str, Any]:
     return trial(**{name: {**TRIAL.get(name, {}), **fields}})
 
-
-TRIAL: dict[str, Any] = {
-    "model": "digits_cnn", "dataset": "digits",
-    "layers": {name: {"w_bits": 8, "a_bits": 8} for name in ("conv1", "conv2", "conv3", "fc")},
-    "train": {"epochs": 1, "batch_size": 1024, "lr": 0.003},
-}
 
 # (id, space file: a mapping, YAML text or bytes, the text the one line must hold)
 SPACE_CASES: list[tuple[str, Any, str]] = [
