@@ -5,6 +5,7 @@ trials. Pointing at a trial shows its number, scores and each layer's precision 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,14 +114,16 @@ def pareto_plotly(
             for budget_row in range(row, title_row + 1):
                 figure.add_vline(x=panel.budget, line_dash="dot", line_color=BUDGET_COLOUR,
                                  row=budget_row, col=col)
-            figure.add_annotation(x=panel.budget, y=1.0, yref=f"{_y_ref(figure, row, col)} domain",
-                                  xref=main_x, text="budget", showarrow=False,
-                                  xanchor="left", font={"color": BUDGET_COLOUR, "size": 10})
+            at = math.log10(panel.budget) if panel.log_x else panel.budget  # plotly's log units
+            figure.add_annotation(x=at, y=0.0, yref=f"{_y_ref(figure, row, col)} domain",
+                                  xref=main_x, text=" budget", showarrow=False,
+                                  xanchor="left", yanchor="bottom",
+                                  font={"color": BUDGET_COLOUR, "size": 10})
     figure.update_layout(
         title=title, template="plotly_white", hovermode="closest",
-        width=max(700, 480 * cols), height=140 + 400 * rows,
-        legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.08,
-                "yanchor": "top"},
+        width=max(700, 480 * cols), height=180 + 400 * rows, margin={"t": 120},
+        legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": 1.0,
+                "yanchor": "bottom"},
     )
     return figure
 

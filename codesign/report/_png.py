@@ -63,6 +63,8 @@ def pareto_figure(
             rug = None
         first = first or ax
         _draw_panel(ax, rug, panel, float_accuracy)
+        if index % cols == 0:
+            ax.set_ylabel(f"{panel.y.column} ({panel.y.direction})")
     handles: dict[str, Any] = {}
     for ax in figure.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -109,7 +111,8 @@ def _draw_panel(ax: Axes, rug: Axes | None, panel: Panel, float_accuracy: float 
         ax.annotate(str(row.get("number", "")), (row[x], row[y]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points", color=FRONT_COLOUR)
     if float_accuracy is not None:
-        ax.axhline(float_accuracy, ls="--", lw=1.0, c=FLOAT_COLOUR, label="float network")
+        ax.axhline(float_accuracy, ls="--", lw=1.0, c=FLOAT_COLOUR,
+                   label=f"float network {float_accuracy:.4f}")
     bottom = ax
     if rug is not None:
         rug.set_label(f"over_budget:{x}")
@@ -134,5 +137,4 @@ def _draw_panel(ax: Axes, rug: Axes | None, panel: Panel, float_accuracy: float 
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
     bottom.set_xlabel(f"{x} ({panel.x.direction})")
-    ax.set_ylabel(f"{y} ({panel.y.direction})")
     ax.grid(True, alpha=0.3)
