@@ -86,7 +86,7 @@ def layers_figure(df: pd.DataFrame, objectives: Iterable[Any],
     if grid is None:
         return None
     width = max(3.0, 0.55 * len(grid.layers) + 1.0)
-    figure = Figure(figsize=(2 * width + 1.6, 0.9 + 0.32 * len(grid.trials)),
+    figure = Figure(figsize=(2 * width + 1.6, max(2.4, 1.2 + 0.32 * len(grid.trials))),
                     layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
     image = None

@@ -95,7 +95,7 @@ def write_pareto_png(
 
 
 def _draw_panel(ax: Axes, rug: Axes | None, panel: Panel, float_accuracy: float | None) -> None:
-    from matplotlib.ticker import EngFormatter, FormatStrFormatter, NullFormatter
+    from matplotlib.ticker import EngFormatter, FormatStrFormatter, LogLocator, NullFormatter
 
     x, y = panel.x.column, panel.y.column
     ax.set_label(f"front:{x}")
@@ -131,6 +131,7 @@ def _draw_panel(ax: Axes, rug: Axes | None, panel: Panel, float_accuracy: float 
             axes.axvline(panel.budget, ls=":", lw=1.2, c=BUDGET_COLOUR, label="budget")
     if panel.log_x:
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=_log_ticks(panel)))
         ax.xaxis.set_minor_formatter(NullFormatter())
     if panel.log_y:
         ax.set_yscale("log")
@@ -138,3 +139,15 @@ def _draw_panel(ax: Axes, rug: Axes | None, panel: Panel, float_accuracy: float 
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
     bottom.set_xlabel(f"{x} ({panel.x.direction})")
     ax.grid(True, alpha=0.3)
+
+
+def _log_ticks(panel: Panel) -> tuple[float, ...]:
+    """Labelled ticks of a log cost axis in each decade: 1, 2 and 5 over up to three
+    decades (a span of one or two would otherwise show a single label), else 1."""
+    import numpy as np
+
+    values = pd.concat([panel.dominated[panel.x.column], panel.front[panel.x.column],
+                        panel.over_budget[panel.x.column]]).to_numpy(dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    span = values.max() / values.min() if len(values) else 1.0
+    return (1.0, 2.0, 5.0) if span < 1e3 else (1.0,)
