@@ -35,6 +35,8 @@ class Key:
     CONFIG = "config"  # the TrialConfig as a mapping
     COSTS = "costs"  # {cost_model: {metric: value}}
     FEASIBLE = "feasible"  # every budget met and every cost model accepts the config
+    CONSTRAINTS = "constraints"  # {name: value}: each budget's relative excess (<= 0 met)
+    PRECISION = "precision"  # {layer: "w int8, a int4"}: the config's bits at a glance
     # Written by training (`TrialResult.summary`) or by the search for untrained trials.
     STATUS = "status"  # a `Status` value
     REASON = "reason"  # one line: why it failed, stopped, was infeasible or surplus
@@ -56,6 +58,7 @@ class Key:
     SETTINGS = "codesign.search"  # `SearchSettings` as a mapping
     BUDGET = "codesign.trials"  # finished trials the workers of a study aim for
     FLOAT_REFERENCE = "codesign.float_reference"  # the float network the trials start from
+    RESCORED = "codesign.rescored"  # cost models `codesign pareto --hw` re-scored it with
 
 
 # The per-trial attributes a trial table shows as columns, in order.

@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "when fewer than 99.9%% of the predictions agree")
     parser.add_argument("--dest", type=Path,
                         help="destination folder (default: <out>/export/trial-N)")
-    parser.add_argument("--hw", help="extra cost models for the cost table, comma-separated")
+    parser.add_argument("--hw", help="more cost models for the cost table, comma-separated "
+                        "(it always has the study's own and those `codesign pareto --hw` "
+                        "re-scored it with)")
     parser.set_defaults(func=run)
 
 

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hw", help="cost models to re-score under and optimise, "
                         "comma-separated (default: the study's own objectives, as stored)")
     parser.add_argument("--report-dir", type=Path,
-                        help="where to write the report (default: --out)")
+                        help="where to write the report (default: --out; with --hw, a folder "
+                        "of its own, <out>/rescored-<cost models>, so the run's report stays)")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     parser.set_defaults(func=run)
 
@@ -28,15 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from codesign.commands.search import print_report
     from codesign.errors import CodesignError
-    from codesign.search import locate_study, parse_hw, report_study
+    from codesign.search import locate_study, parse_hw, report_study, rescore_dir
     from codesign.userfile import check_output_folder
 
     manifest = locate_study(args.out, args.storage, args.study)
-    report_dir = args.report_dir or args.out
+    hw = parse_hw(args.hw)
+    report_dir = args.report_dir
+    if report_dir is None and args.out is not None:
+        report_dir = rescore_dir(args.out, hw) if hw else args.out
     if report_dir is None:
         raise CodesignError("with --storage/--study, say where to write with --report-dir DIR")
     check_output_folder(report_dir, "--report-dir" if args.report_dir else "--out")
-    report = report_study(manifest, report_dir.resolve(), hw=parse_hw(args.hw))
+    report = report_study(manifest, report_dir.resolve(), hw=hw)
     print_report(report)
     if args.json:
         print(json.dumps(report.summary()))

@@ -1,15 +1,18 @@
 """What both Pareto figures (PNG and HTML) draw, computed once from the trial table.
 
 Layout: accuracy (see `accuracy_objective`) on the vertical axis, one panel per other
-objective on the horizontal axis. In every panel: dominated trials in grey, trials on the
-front (over all objectives) highlighted, the staircase of the panel's own two-objective front
-(the best accuracy reachable at each cost), the knee (over all objectives) starred, and
-trials over budget (costed, never trained) as crosses along the bottom of the panel.
+objective on the horizontal axis, the panels laid out as a grid (`grid_shape`). In every
+panel: dominated trials in grey, trials on the front (over all objectives) highlighted, the
+staircase of the panel's own two-objective front (the best accuracy reachable at each cost),
+the knee (over all objectives) starred, the budget on the panel's cost as a vertical line, and
+trials over budget (costed, never trained, so without an accuracy) as hollow marks at their
+cost in a strip under the panel, never inside the accuracy range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +21,11 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.pareto import Objective, as_objectives, feasible_rows, non_dominated_mask
-from codesign.report._tables import BITS_COLUMN, accuracy_objective, report_frame
+from codesign.report._tables import (
+    accuracy_objective,
+    layer_precisions,
+    report_frame,
+)
 
 # Colours of both figures.
 DOMINATED_COLOUR = "#b0b0b0"
@@ -26,8 +33,10 @@ FRONT_COLOUR = "#1f5fbf"
 KNEE_COLOUR = "#d62728"
 OVER_BUDGET_COLOUR = "#ff7f0e"
 FLOAT_COLOUR = "#2ca02c"
-# Span (max / min) beyond which a positive axis is drawn on a log scale.
-_LOG_SPAN = 100.0
+BUDGET_COLOUR = "#7f3f00"
+# Span (max / min) beyond which a positive axis is drawn on a log scale: a decade.
+_LOG_SPAN = 10.0
+OVER_BUDGET_LABEL = "over budget (not trained)"
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,14 @@ class Panel:
     over_budget: pd.DataFrame
     log_x: bool
     log_y: bool
+    budget: float | None = None
 
 
-def build_panels(df: pd.DataFrame, objectives: Iterable[Any]) -> list[Panel]:
-    """Panels of the Pareto figure; `CodesignError` unless there are two objectives or
-    more (accuracy and at least one cost)."""
+def build_panels(
+    df: pd.DataFrame, objectives: Iterable[Any], budgets: Mapping[str, float] | None = None
+) -> list[Panel]:
+    """Panels of the Pareto figure; `budgets` (column -> limit) draws each panel's budget.
+    `CodesignError` unless there are two objectives or more (accuracy and a cost)."""
     parsed = as_objectives(objectives)
     if len(parsed) < 2:
         raise CodesignError(
@@ -65,6 +77,10 @@ def build_panels(df: pd.DataFrame, objectives: Iterable[Any]) -> list[Panel]:
         staircase = ranked[on_pair_front].sort_values(
             [x.column, y.column], ascending=[x.direction == "min", y.direction == "min"]
         )
+        budget = (budgets or {}).get(x.column)
+        costs = [ranked[x.column], over_budget[x.column]]
+        if budget is not None:
+            costs.append(pd.Series([budget]))
         panels.append(
             Panel(
                 y=y,
@@ -74,8 +90,9 @@ def build_panels(df: pd.DataFrame, objectives: Iterable[Any]) -> list[Panel]:
                 staircase=staircase,
                 knee=ranked[ranked["knee"]],
                 over_budget=over_budget[over_budget[x.column].notna()],
-                log_x=_wants_log(pd.concat([ranked[x.column], over_budget[x.column]])),
+                log_x=_wants_log(pd.concat(costs)),
                 log_y=_wants_log(ranked[y.column]),
+                budget=budget,
             )
         )
     return panels
@@ -88,14 +105,22 @@ def _wants_log(values: pd.Series) -> bool:
     return bool(numbers.max() / numbers.min() > _LOG_SPAN)
 
 
-def hover_text(row: pd.Series, columns: list[str]) -> str:
-    """Lines shown when pointing at a trial: its number, scores and per-layer bits."""
+def grid_shape(panels: int) -> tuple[int, int]:
+    """Rows and columns of the panel grid: at most three panels side by side, two when
+    that makes a square (four panels are 2x2, not a 1x4 strip)."""
+    cols = 1 if panels == 1 else 2 if panels in (2, 4) else 3
+    return math.ceil(panels / cols), cols
+
+
+def hover_text(row: pd.Series, columns: list[str], layers: dict[str, dict[str, str]]) -> str:
+    """Lines shown when pointing at a trial: its number, scores, and the weight and
+    activation precision of each layer by name."""
     lines = [f"trial {row.get('number', '?')}"]
     for column in columns:
         value = row.get(column)
         if value is not None and not (isinstance(value, float) and np.isnan(value)):
             lines.append(f"{column}: {value:.4g}" if isinstance(value, float) else
                          f"{column}: {value}")
-    if row.get(BITS_COLUMN):
-        lines.append(str(row[BITS_COLUMN]))
+    for layer, (w, a) in layer_precisions(row, layers).items():
+        lines.append(f"{layer}: w {w}, a {a}")
     return "<br>".join(lines)

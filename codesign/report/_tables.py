@@ -66,6 +66,38 @@ def bits_string(row: pd.Series | dict[str, Any], layers: dict[str, dict[str, str
     return " ".join(parts)
 
 
+def layer_precisions(
+    row: pd.Series | dict[str, Any], layers: dict[str, dict[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """Layer name -> (weight, activation) precision in words (`int8`, `ternary`, `binary`,
+    `pow2-4`, `float`), for hover labels."""
+    return {
+        name: (precision_label(*operand(row, fields, "w")),
+               precision_label(*operand(row, fields, "a")))
+        for name, fields in layers.items()
+    }
+
+
+def operand(row: pd.Series | dict[str, Any], fields: dict[str, str], role: str) -> tuple[Any, Any]:
+    """(bits, format) of a layer's weights (`role` "w") or activations ("a") in a row."""
+    return _cell(row, fields, f"{role}_bits"), _cell(row, fields, f"{role}_format")
+
+
+def precision_label(bits: Any, fmt: Any) -> str:
+    """One layer operand's precision in words; a missing value is float (see `bits_string`)."""
+    short = _precision(bits, fmt)
+    if short.isdigit():
+        return f"int{short}"
+    if short.startswith("p"):
+        return f"pow2-{short[1:]}"
+    return {letter: name for name, letter in _FORMAT_LETTERS.items()}[short]
+
+
+def precision_code(bits: Any, fmt: Any) -> str:
+    """One layer operand's precision as `bits_string` writes it (`8`, `t`, `b`, `p4`, `f`)."""
+    return _precision(bits, fmt)
+
+
 def _cell(row: pd.Series | dict[str, Any], fields: dict[str, str], field: str) -> Any:
     """The row's value of a layer's field; None when the table has no such column."""
     column = fields.get(field)

@@ -12,7 +12,13 @@ report, export); `study` drives them through a study's life.
 """
 
 from codesign.search.backends import BACKENDS, SAMPLERS, Resources, work
-from codesign.search.results import SearchReport, export_trial, report_study, space_hypervolume
+from codesign.search.results import (
+    SearchReport,
+    export_trial,
+    report_study,
+    rescore_dir,
+    space_hypervolume,
+)
 from codesign.search.store import (
     Manifest,
     SearchSettings,
@@ -46,6 +52,7 @@ __all__ = [
     "parse_hw",
     "prepare",
     "report_study",
+    "rescore_dir",
     "run_search",
     "run_worker",
     "space_hypervolume",

@@ -12,9 +12,13 @@ from codesign.report import (
     build_panels,
     front_frame,
     layer_columns,
+    layer_grid,
+    layers_figure,
+    pareto_figure,
     read_trials_csv,
     report_frame,
     summary_table,
+    write_layers_png,
     write_pareto_html,
     write_pareto_png,
     write_report,
@@ -98,19 +102,59 @@ def test_csvs_round_trip_through_pandas(tmp_path, name):
     assert plain["bits"].tolist() == expected["bits"].tolist()
 
 
-def test_png_is_written_and_has_one_panel_per_cost(tmp_path):
+def _axes(figure, prefix: str) -> dict[str, object]:
+    """The figure's axes labelled `prefix:<cost column>` (see `pareto_figure`), by column."""
+    return {ax.get_label().split(":", 1)[1]: ax for ax in figure.axes
+            if ax.get_label().startswith(prefix + ":")}
+
+
+def test_png_is_written_and_lays_its_panels_out_as_a_grid(tmp_path):
     from matplotlib.image import imread
 
     one = write_pareto_png(trial_table(), OBJECTIVES, tmp_path / "one.png")
-    two = write_pareto_png(
-        trial_table(), OBJECTIVES + ["bitfusion.latency_s:min"], tmp_path / "two.png",
-        title="two costs",
-    )
-    for path in (one, two):
-        assert path.read_bytes()[:8] == PNG_SIGNATURE
-    h1, w1 = imread(one).shape[:2]
-    h2, w2 = imread(two).shape[:2]
-    assert h1 == h2 and w2 == pytest.approx(2 * w1, rel=0.02)
+    assert one.read_bytes()[:8] == PNG_SIGNATURE and imread(one).shape[2] in (3, 4)
+    four = ["bitfusion.latency_s:min", "generic.model_size_bytes:min", "cfg.anneal.x:min"]
+    df = trial_table()
+    df["generic.model_size_bytes"] = df["generic.bops"] * 3
+    df["cfg.anneal.x"] = df["generic.bops"] + 1
+    figure = pareto_figure(df, OBJECTIVES + four, title="digits: accuracy against costs")
+    fronts = _axes(figure, "front")
+    assert list(fronts) == ["generic.bops", "bitfusion.latency_s", "generic.model_size_bytes",
+                            "cfg.anneal.x"]
+    # Four panels make a 2x2 grid, each with its strip of over-budget trials under it.
+    corners = sorted({(round(ax.get_position().x0, 2), round(ax.get_position().y0, 2))
+                      for ax in fronts.values()})
+    assert len({x for x, _ in corners}) == 2 and len({y for _, y in corners}) == 2
+    assert set(_axes(figure, "over_budget")) == set(fronts)
+    # One legend, outside every panel, naming each role once; the title once.
+    assert len(figure.legends) == 1 and all(ax.get_legend() is None for ax in figure.axes)
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert len(labels) == len(set(labels)) and "over budget (not trained)" in labels
+    assert figure.get_suptitle() == "digits: accuracy against costs"
+
+
+def test_over_budget_trials_sit_apart_at_their_cost_and_the_budget_is_a_line():
+    df = trial_table()
+    df["generic.bops"] = df["generic.bops"] * 1e6
+    df.loc[3, "generic.bops"] = 3.9e8  # one trial far over budget stretches the axis
+    figure = pareto_figure(df, OBJECTIVES, float_accuracy=0.97,
+                           budgets={"generic.bops": 2e8})
+    front, = _axes(figure, "front").values()
+    strip, = _axes(figure, "over_budget").values()
+    assert front.get_xscale() == "log" and strip.get_xscale() == "log"
+    # Inside the accuracy axes: only trained trials, at their own accuracy.
+    drawn = np.concatenate([c.get_offsets() for c in front.collections if len(c.get_offsets())])
+    trained = df[df["feasible"] & df["val_accuracy"].notna()]
+    assert sorted(set(drawn[:, 0])) == sorted(trained["generic.bops"])
+    assert set(drawn[:, 1]) == set(trained["val_accuracy"])
+    # The over-budget trial: in its strip, at its cost, hollow.
+    marks, = [c for c in strip.collections if c.get_gid() == "over_budget"]
+    assert marks.get_offsets()[:, 0].tolist() == [3.9e8]
+    assert len(marks.get_facecolors()) == 0 or marks.get_facecolors()[0][3] == 0
+    # The budget, vertical in both, and the float network's accuracy, horizontal.
+    lines = [(tuple(line.get_xdata()), tuple(line.get_ydata())) for line in front.get_lines()]
+    assert ((2e8, 2e8), (0, 1)) in lines and ((0, 1), (0.97, 0.97)) in lines
+    assert front.xaxis.get_major_formatter()(1e7) == "10M"
 
 
 def test_html_is_self_contained_and_hovers_show_trials(tmp_path):
@@ -124,7 +168,9 @@ def test_html_is_self_contained_and_hovers_show_trials(tmp_path):
     for number in (0, 1, 2, 3, 4, 5, 7):
         assert f'"trial {number}\\u003cbr\\u003e' in text
     assert '"trial 6\\u003cbr\\u003e' not in text
-    assert "w:4,b a:4,2" in text
+    # Each layer by name with its weight and activation precision; the script is there once.
+    assert "conv1: w int4, a int4\\u003cbr\\u003efeatures.3: w binary, a int2" in text
+    assert "<script src=" not in text
 
 
 def test_panels_staircase_and_over_budget():
@@ -141,11 +187,32 @@ def test_panels_staircase_and_over_budget():
         build_panels(trial_table(), ["val_accuracy:max"])
 
 
-def test_costs_spanning_decades_get_a_log_axis():
+def test_costs_spanning_more_than_a_decade_get_a_log_axis():
     df = trial_table()
-    df["generic.bops"] = df["generic.bops"] * 10.0 ** np.arange(8)
+    df["generic.bops"] = np.linspace(2.0, 19.0, 8)  # a span of 9.5
+    assert not build_panels(df, OBJECTIVES)[0].log_x
+    df.loc[3, "generic.bops"] = 21.0  # over budget: it counts, it is drawn at its cost
     assert build_panels(df, OBJECTIVES)[0].log_x
-    assert not build_panels(trial_table(), OBJECTIVES)[0].log_x
+    # A budget line far off the points widens the axis too.
+    df.loc[3, "generic.bops"] = 19.0
+    assert build_panels(df, OBJECTIVES, budgets={"generic.bops": 200.0})[0].log_x
+
+
+def test_layers_figure_lists_the_front_best_first_with_each_layers_precision(tmp_path):
+    grid = layer_grid(trial_table(), OBJECTIVES)
+    assert grid.trials[0].startswith("trial 2") and grid.trials[2].startswith("* trial 1")
+    assert grid.layers == ["conv1", "features.3"]
+    assert grid.codes["w"] == [["8", "8"], ["8", "8"], ["4", "b"], ["t", "b"]]
+    assert grid.codes["a"][3] == ["2", "b"]
+    assert grid.bits["w"][3].tolist() == [2.0, 1.0]
+    figure = layers_figure(trial_table(), OBJECTIVES)
+    cells = [t.get_text() for ax in figure.axes if ax.get_label() == "layers:w"
+             for t in ax.texts]
+    assert cells == ["8", "8", "8", "8", "4", "b", "t", "b"]
+    path = write_layers_png(trial_table(), OBJECTIVES, tmp_path / "layers.png")
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    no_front = trial_table().assign(feasible=False)
+    assert write_layers_png(no_front, OBJECTIVES, tmp_path / "none.png") is None
 
 
 def test_summary_table_lists_the_front_best_accuracy_first():

@@ -9,6 +9,8 @@ from codesign.search.results._report import (
     SearchReport,
     reference_costs,
     report_study,
+    report_title,
+    rescore_dir,
     rescored_frame,
     space_hypervolume,
 )
@@ -20,6 +22,8 @@ __all__ = [
     "flatten",
     "reference_costs",
     "report_study",
+    "report_title",
+    "rescore_dir",
     "rescore",
     "rescored_frame",
     "space_hypervolume",

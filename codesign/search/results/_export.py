@@ -3,7 +3,8 @@
 The folder is self-contained: `config.json` retrains with `codesign train --config`, the state
 dict `model.pt` loads with `torch.load(weights_only=True)` into `codesign.train.build_model(cfg)`,
 and `costs.csv` / `costs.json` give every layer's precision and costs under the study's cost
-models (and any given with `hw`).
+models, those `codesign pareto --hw` re-scored it with (`Key.RESCORED`), and any given with
+`hw`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def export_trial(
             "pick a finished trial from pareto.csv"
         )
     cfg = TrialConfig.from_dict(raw, source=f"trial {trial_number}")
-    hw_names = list(dict.fromkeys([*settings.hw, *(hw or [])]))
+    rescored = list(study.user_attrs.get(Key.RESCORED) or [])
+    hw_names = list(dict.fromkeys([*settings.hw, *rescored, *(hw or [])]))
     rows = cost_table(cfg, hw_names)
 
     dest.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,9 @@
 
 `codesign search` writes it when the search ends; `codesign pareto` writes it again at any
 time, optionally under other cost models (`hw`), re-scoring every trial without retraining.
+A re-scored report goes to a folder of its own (`rescore_dir`) so the run's report stays as
+it was, and the study notes the cost models it was re-scored with (`Key.RESCORED`), which an
+export then costs too.
 
 Hypervolume is normalised against a reference fixed by the space, so that runs of one space
 compare: accuracy from 0 (reference) to 1 (ideal), each minimised cost from 1.1 times the cost
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from codesign.space import SearchSpace
 
 SUMMARY_FILE = "summary.json"
+RESCORED_PREFIX = "rescored-"
 DROP_COLUMN = "accuracy_drop"
 REFERENCE_MARGIN = 1.1
 
@@ -81,6 +86,7 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
         objectives = objectives_for(space, hw)
         models = [model_of(item) for item in [*settings.hw, *hw]]  # `model.metric` columns
         frame = rescored_frame(trials, space, list(dict.fromkeys(models)))
+        note_rescored(study, [model_of(item) for item in hw])
     else:
         objectives = settings.objective_list
         frame = trials_frame(trials)
@@ -89,8 +95,10 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     if float_accuracy is not None and "val_accuracy" in frame.columns:
         frame[DROP_COLUMN] = float_accuracy - pd.to_numeric(frame["val_accuracy"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_report(frame, objectives, run_dir, title=f"{space.name}: {study.study_name}",
-                         float_accuracy=float_accuracy)
+    budgets = {c.column: c.limit for c in space.constraints}
+    paths = write_report(frame, objectives, run_dir,
+                         title=report_title(space.name, study.study_name, objectives),
+                         float_accuracy=float_accuracy, budgets=budgets)
     ranked = report_frame(frame, objectives)
     front = sorted(int(n) for n in ranked.loc[ranked["on_front"], "number"])
     knee_rows = ranked.loc[ranked["knee"], "number"]
@@ -109,6 +117,36 @@ def report_study(manifest: Manifest, run_dir: Path, hw: list[str] | None = None)
     summary_path.write_text(json.dumps(report.summary(), indent=2) + "\n")
     report.paths["summary"] = summary_path
     return report
+
+
+def report_title(space: str, study: str, objectives: list[Objective]) -> str:
+    """`digits_cnn: accuracy against generic costs`: the space once (and the study when it
+    has a name of its own), and the cost models of the figure's axes."""
+    models = list(dict.fromkeys(o.cost_model for o in objectives if o.cost_model))
+    name = space if study == space else f"{space} (study {study})"
+    kind = "costs" if len(models) == 1 else "cost models"
+    return f"{name}: accuracy against {', '.join(models) or 'costs'} {kind}"
+
+
+def rescore_dir(run_dir: Path, hw: list[str]) -> Path:
+    """Where `codesign pareto --hw` writes by default: `<run_dir>/rescored-<models>`, named
+    after the cost models (a YAML file by its stem), beside the run's own report."""
+    names = []
+    for item in hw:
+        model = model_of(item)
+        name = Path(model).stem if model.endswith((".yaml", ".yml")) else model
+        names.append(re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-") or "model")
+    return run_dir / (RESCORED_PREFIX + "+".join(dict.fromkeys(names)))
+
+
+def note_rescored(study: Any, models: list[str]) -> None:
+    """Add `models` (YAML files by absolute path) to the study's list of cost models it was
+    re-scored with; the trials themselves are left as they were."""
+    found = [str(Path(m).resolve()) if m.endswith((".yaml", ".yml")) else m for m in models]
+    noted = list(study.user_attrs.get(Key.RESCORED) or [])
+    merged = list(dict.fromkeys([*noted, *found]))
+    if merged != noted:
+        study.set_user_attr(Key.RESCORED, merged)
 
 
 def _with_reference(table: str, reference: dict[str, Any] | None) -> str:

@@ -185,11 +185,26 @@ def _open_or_create(manifest: Manifest, settings: SearchSettings,
     stored = study.user_attrs.get(Key.SETTINGS)
     if stored is None:
         settings.save(study)
+        _name_metrics(study, settings)
         if baselines:
             enqueue_baselines(study, settings.load_space(), limit=baselines)
         return study
     _check_same_search(SearchSettings.from_dict(stored), settings, manifest)
+    if study.metric_names is None:  # a study from before the values were named
+        _name_metrics(study, settings)
     return study
+
+
+def _name_metrics(study: optuna.Study, settings: SearchSettings) -> None:
+    """Name the study's values after its objectives (`val_accuracy`, `generic.bops`), which
+    optuna-dashboard and Optuna's own plots show instead of "Objective 0"."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.column for o in settings.objective_list])
 
 
 def _check_same_search(

@@ -11,6 +11,11 @@ Outcomes (`codesign.record.Status`): OK and STOPPED trained; FAILED diverged (a 
 config, kept); INFEASIBLE broke a budget or a cost model refused it, and was never trained.
 Infeasible trials carry accuracy 0 in the Optuna values (the samplers also see the violated
 constraints); their `val_accuracy` attribute stays empty.
+
+The constraints are stored as the list of Optuna's `constraints` system attribute: Optuna 5
+reads it as constraints "0".."n" (what every sampler needs), and optuna-dashboard reads only
+this form to show a trial as infeasible; their names and values are also in the `constraints`
+user attribute.
 """
 
 from __future__ import annotations
@@ -84,9 +89,9 @@ def run_trial(
     costs, refusals = score(cfg, settings.hw)
     constraints = constraint_values(space, costs, refusals)
     feasible = within_budgets(constraints)
-    for key, value in constraints.items():
-        trial.set_constraint(key, value)
+    _record_constraints(trial, constraints)
     trial.set_user_attr(Key.CONFIG, cfg.to_dict())
+    trial.set_user_attr(Key.PRECISION, precision_by_layer(cfg))
     trial.set_user_attr(Key.COSTS, costs)
     trial.set_user_attr(Key.FEASIBLE, feasible)
 
@@ -114,6 +119,28 @@ def run_trial(
     values = objective_values(settings.objective_list, costs, accuracy)
     trial.set_user_attr(Key.VALUES, values)
     return values
+
+
+def _record_constraints(trial: optuna.Trial, constraints: dict[str, float]) -> None:
+    """Store the constraints where both the samplers and optuna-dashboard read them (module
+    doc); `Trial.set_constraint` writes a keyed form the dashboard does not read."""
+    from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
+
+    trial.storage.set_trial_system_attr(trial._trial_id, _CONSTRAINTS_KEY,
+                                        [float(v) for v in constraints.values()])
+    trial.set_user_attr(Key.CONSTRAINTS, constraints)
+
+
+def precision_by_layer(cfg: TrialConfig) -> dict[str, str]:
+    """Each layer's weight and activation precision in words, for a reader of the storage
+    (the full `config` attribute is cut short by optuna-dashboard on large networks)."""
+    from codesign.report import precision_label
+
+    return {
+        name: f"w {precision_label(q.w_bits, q.w_format)}, "
+              f"a {precision_label(q.a_bits, q.a_format)}"
+        for name, q in cfg.layers.items()
+    }
 
 
 def _stopper(trial: optuna.Trial, settings: SearchSettings, cfg: TrialConfig,
