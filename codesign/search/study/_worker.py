@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from codesign.errors import CodesignError
 from codesign.record import Key
 from codesign.search.backends import work
-from codesign.search.store import Manifest, SearchSettings, count_complete, load_study
+from codesign.search.store import (
+    Manifest,
+    SearchSettings,
+    count_complete,
+    heartbeat_seconds,
+    load_study,
+)
 from codesign.search.study._run import SearchRequest, prepare
 from codesign.search.trial import trial_device
 
@@ -48,6 +54,7 @@ def run_worker(
     so several workers can share a machine's GPUs (`--device cuda:1`)."""
     if trials is not None and trials < 1:
         raise CodesignError(f"--trials {trials}; ask for at least 1 trial")
+    heartbeat_seconds()
     manifest = Manifest(storage=storage, study=study_name)
     if create is not None:
         prepare(create)
