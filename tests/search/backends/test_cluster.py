@@ -34,7 +34,6 @@ from codesign.testing import write_space
 pytestmark = pytest.mark.cluster
 
 RAY = str(Path(sys.executable).with_name("ray"))
-POSTGRES_ENV = "CODESIGN_TEST_POSTGRES"
 
 
 def _free_port() -> int:
@@ -248,17 +247,6 @@ def test_a_dead_worker_node_is_survived_with_every_trial_accounted_for(cluster, 
     # The trial cut off on the dead node was run again by Ray on the head.
     retried = study.trials[victim.number]
     assert retried.user_attrs[Key.NODE] == cluster.node_id("head")
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set; .ci/run starts PostgreSQL and sets it")
-        pytest.skip(f"no PostgreSQL: set {POSTGRES_ENV} to a database URL "
-                    "(`bash .ci/postgres.sh` starts one and prints it)")
-    return url
 
 
 def test_two_workers_share_a_postgres_study_and_finish_exactly_the_budget(postgres_url,
