@@ -44,7 +44,17 @@ def bare_url(url: str) -> str:
     parsed = _parse(url)
     if parsed is None or parsed.password is None:
         return url
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    import sqlalchemy.engine
+
+    bare = sqlalchemy.engine.URL.create(  # URL.set takes None as "keep the password"
+        parsed.drivername, username=parsed.username, host=parsed.host, port=parsed.port,
+        database=parsed.database, query=parsed.query)
+    return bare.render_as_string(hide_password=False)
+
+
+def has_password(url: str) -> bool:
+    parsed = _parse(url)
+    return parsed is not None and parsed.password is not None
 
 
 def same_database(one: str, other: str) -> bool:

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 from codesign.search.store._lost import heartbeat_options
-from codesign.search.store._password import bare_url, connect_url, masked_url, same_database
+from codesign.search.store._password import (
+    STORAGE_ENV,
+    bare_url,
+    connect_url,
+    has_password,
+    masked_url,
+    same_database,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -58,9 +65,12 @@ def open_storage(url: str, heartbeat: bool = False) -> optuna.storages.RDBStorag
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
         fault = fault_line(err)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        fix = "check the URL, that the server runs and that its driver is installed"
+        if "password" in first and not has_password(connect_url(url)):
+            fix = (f"put the password in ~/.pgpass or PGPASSWORD, or give the whole URL in "
+                   f"{STORAGE_ENV}")
         raise CodesignError(
-            f"cannot open the study storage {masked_url(url)} ({fault or first}); check the "
-            "URL, that the server runs and that its driver is installed"
+            f"cannot open the study storage {masked_url(url)} ({fault or first}); {fix}"
         ) from None
     storage.url = bare_url(storage.url)
     if url.startswith("sqlite"):
