@@ -163,3 +163,49 @@ def test_a_bad_heartbeat_setting_is_one_line_before_anything_is_written(tmp_path
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "CODESIGN_HEARTBEAT_S" in lines[0]
     assert not out.exists()
+
+
+# A network whose training kills its own process, as the out-of-memory killer would.
+_DYING_MODEL = '''
+import os
+import signal
+
+import torch
+from torch import nn
+
+from codesign.models import create_model
+
+
+class Dying(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        if self.training and torch.is_grad_enabled():
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.inner(x)
+
+
+def build(num_classes, input_shape):
+    return Dying(create_model("digits_cnn", num_classes, input_shape[0], input_shape[-1]))
+'''
+
+
+def test_worker_processes_that_keep_dying_end_the_search_with_one_line_and_a_report(
+        tmp_path):
+    (tmp_path / "dying.py").write_text(_DYING_MODEL)
+    space = write_space(tmp_path, model="dying.py:build",
+                        overrides=[{"match": "inner.(conv1|fc)", "w_bits": 8, "a_bits": 8}])
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "codesign", "search", "--space", str(space), "--trials", "2",
+         "--epochs", "1", "--workers", "2", "--cpus-per-trial", "1", "--out", str(out)],
+        env=ENV, capture_output=True, text=True, timeout=600)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert len(lines) == 1 and "died" in lines[0] and "killed by SIGKILL" in lines[0], lines
+    assert "the study holds 0 of 2 finished trials" in lines[0]
+    assert (out / "trials.csv").is_file()
+    study = optuna.load_study(study_name="digits_small", storage=f"sqlite:///{out / 'study.db'}")
+    assert not study.get_trials(states=(TrialState.COMPLETE,))
