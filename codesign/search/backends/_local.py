@@ -149,11 +149,13 @@ def _stopped(study, trial, err: BaseException) -> None:
     writes (a full disk may refuse them: the trial then stays RUNNING, and is lost)."""
     from optuna.trial import TrialState
 
+    from codesign.errors import CodesignError
     from codesign.faults import fault_line
 
-    reason = fault_line(err) or describe_error(err)
+    mistake = isinstance(err, CodesignError)  # the user's: every trial would meet it
+    reason = str(err) if mistake else fault_line(err) or describe_error(err)
     try:
-        trial.set_user_attr(Key.STATUS, Status.LOST)
+        trial.set_user_attr(Key.STATUS, Status.ERROR if mistake else Status.LOST)
         trial.set_user_attr(Key.REASON, f"its worker stopped: {reason}")
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
     except Exception:  # noqa: BLE001 - the original error is the one to report
