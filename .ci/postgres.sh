@@ -27,6 +27,8 @@ as_postgres() { su postgres -c "psql -p $port -qtAX $*"; }
 if [ "$(as_postgres "-c \"SELECT 1 FROM pg_roles WHERE rolname = '$USER_NAME'\"")" != 1 ]; then
     as_postgres "-c \"CREATE ROLE $USER_NAME LOGIN PASSWORD '$PASSWORD'\""
 fi
+# The secrets test makes a role of its own with a random password (and drops it again).
+as_postgres "-c \"ALTER ROLE $USER_NAME CREATEROLE\""
 if [ "$(as_postgres "-c \"SELECT 1 FROM pg_database WHERE datname = '$DATABASE'\"")" != 1 ]; then
     as_postgres "-c \"CREATE DATABASE $DATABASE OWNER $USER_NAME\""
 fi

@@ -1,7 +1,9 @@
 """The `codesign` command: one sub-command per module in `codesign.commands`.
 
 Each command module exposes `register(subparsers)`, which adds its parser and sets
-`func=run` on it. Errors a user can cause (`CodesignError`) become one line and exit code 2.
+`func=run` on it. Errors a user can cause (`CodesignError`) become one line and exit code 2;
+faults of the machine (a full disk, a read-only run directory) and runs that stopped short
+one line and exit code 1 (`codesign.faults`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from typing import NoReturn
 
 from codesign.errors import CodesignError
+from codesign.faults import FAULT_EXIT_CODE, Incomplete, fault_line
 
 # Modules under codesign.commands, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -51,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codesign: interrupted; finished trials are kept in the study", file=sys.stderr)
         return 130
+    except Incomplete as err:
+        print(f"codesign: error: {err}", file=sys.stderr)
+        return FAULT_EXIT_CODE
+    except Exception as err:
+        line = fault_line(err)
+        if line is None:
+            raise
+        print(f"codesign: error: {line}", file=sys.stderr)
+        return FAULT_EXIT_CODE
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class Status(StrEnum):
     INFEASIBLE = "infeasible"  # over a budget or refused by a cost model: never trained
     ERROR = "error"  # its code raised or gave NaN values: recorded, replaced
     SURPLUS = "surplus"  # asked for after other workers claimed the budget: never run
+    LOST = "lost"  # its worker died or was stopped before it ended: failed, retried once
 
     @property
     def trained(self) -> bool:
@@ -52,7 +53,7 @@ class Key:
     # Written by the search's machinery.
     VALUES = "values"  # the objective values, written last: the trial is recorded
     NODE = "node"  # where it ran (host:pid or a Ray node id)
-    RETRY_OF = "retry_of"  # the trial number it reruns after a crash
+    RETRY_OF = "retry_of"  # the trial number it reruns after its worker died
     BASELINE_BITS = "baseline_bits"  # a uniform-precision baseline's bits
     # Study attributes.
     SETTINGS = "codesign.search"  # `SearchSettings` as a mapping

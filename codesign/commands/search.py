@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", help="where trials train: auto (the GPU a trial was "
                         "given, else cuda:0, else the CPU), cpu, cuda or cuda:N "
                         "(default: the space's train.device, else auto)")
-    parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
+    parser.add_argument("--storage", help="Optuna storage URL (default: $CODESIGN_STORAGE, "
+                        "else SQLite in --out); a password-less PostgreSQL URL takes the "
+                        "password from ~/.pgpass or PGPASSWORD")
     parser.add_argument("--study", help="study name (default: the space's name)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
     parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",

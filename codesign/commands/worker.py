@@ -17,8 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "With --space the first one creates the study; the others may give only --storage "
         "and --study.",
     )
-    parser.add_argument("--storage", required=True,
-                        help="Optuna storage URL, e.g. postgresql+psycopg2://user:pw@host/db")
+    parser.add_argument("--storage",
+                        help="Optuna storage URL, e.g. postgresql+psycopg2://user@host/db "
+                        "(default: $CODESIGN_STORAGE; a password-less URL takes the password "
+                        "from ~/.pgpass or PGPASSWORD)")
     parser.add_argument("--study", required=True, help="study name")
     parser.add_argument("--trials", type=int,
                         help="finished trials the study should hold (stored as its budget)")
@@ -37,16 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from codesign.errors import CodesignError
     from codesign.search import SearchRequest, parse_hw, run_worker
+    from codesign.search.store import STORAGE_ENV, storage_from_env
 
+    storage = args.storage or storage_from_env()
+    if not storage:
+        raise CodesignError(f"give --storage URL, or set {STORAGE_ENV} to the study's storage")
     create = None
     if args.space:
         create = SearchRequest(
             space=args.space, trials=args.trials or 1, epochs=args.epochs,
-            sampler=args.sampler, seed=args.seed, hw=parse_hw(args.hw), storage=args.storage,
+            sampler=args.sampler, seed=args.seed, hw=parse_hw(args.hw), storage=storage,
             study=args.study, out=args.out, device=args.device,
         )
-    report = run_worker(args.storage, args.study, trials=args.trials, create=create,
+    report = run_worker(storage, args.study, trials=args.trials, create=create,
                         threads=args.threads, device=args.device)
     print(report.describe())
     return 0

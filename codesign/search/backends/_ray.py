@@ -12,6 +12,8 @@ Faults: a trial whose Ray worker or node dies is run again, up to RAY_RETRIES mo
 failed with the reason; a trial that raises or gives NaN is recorded as failed at once (see
 `_outcome.py`); failed trials are replaced by further rounds of Ray Tune; an unreachable
 `--address` is one clear line within seconds (`_reach.py`).
+A storage password reaches the trials only through Ray's object store (`with_parameters`):
+the searcher's storage, which Ray pickles into `<out>/ray/`, keeps its URL without it.
 """
 
 from __future__ import annotations

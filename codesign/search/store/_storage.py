@@ -1,19 +1,31 @@
 """The one Optuna storage of a search: a SQLite file in the run directory by default, any
 SQLAlchemy URL (PostgreSQL for a cluster) with `--storage`.
 
-The run directory keeps `search.json` (storage URL and study name), so `codesign pareto` and
-`codesign export` find the study from `--out DIR` alone.
+The run directory keeps `search.json` (storage URL without its password, and study name), so
+`codesign pareto` and `codesign export` find the study from `--out DIR` alone; where it says a
+study lives, that store must hold it (`check_store`): an empty or unreadable file is refused,
+never opened as a new database.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
+from codesign.search.store._lost import heartbeat_options
+from codesign.search.store._password import (
+    STORAGE_ENV,
+    bare_url,
+    connect_url,
+    has_password,
+    masked_url,
+    same_database,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -32,9 +44,13 @@ def default_storage_url(run_dir: Path) -> str:
     return f"sqlite:///{(run_dir / STUDY_FILE).resolve()}"
 
 
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage for `url`; an unreachable database is one clear error line."""
+def open_storage(url: str, heartbeat: bool = False) -> optuna.storages.RDBStorage:
+    """An RDB storage for `url`; an unreachable database is one clear error line. With
+    `heartbeat`, running trials record heartbeats and lost ones are retried (`_lost.py`).
+    The storage keeps its URL without the password, so a pickle of it holds none."""
     import sqlalchemy.exc
+
+    from codesign.faults import fault_line
 
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
@@ -43,14 +59,20 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    options = heartbeat_options() if heartbeat else {}
     try:
-        storage = _open_rdb(url, engine_kwargs)
+        storage = _open_rdb(connect_url(url), engine_kwargs, options)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+        fault = fault_line(err)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        fix = "check the URL, that the server runs and that its driver is installed"
+        if "password" in first and not has_password(connect_url(url)):
+            fix = (f"put the password in ~/.pgpass or PGPASSWORD, or give the whole URL in "
+                   f"{STORAGE_ENV}")
         raise CodesignError(
-            f"cannot open the study storage {_shown(url)} ({first}); check the URL, that the "
-            "server runs and that its driver is installed"
+            f"cannot open the study storage {masked_url(url)} ({fault or first}); {fix}"
         ) from None
+    storage.url = bare_url(storage.url)
     if url.startswith("sqlite"):
         _lock_on_begin(storage)
     return storage
@@ -79,14 +101,18 @@ def _lock_on_begin(storage: optuna.storages.RDBStorage) -> None:
     engine.dispose()  # connections opened before the listeners are not reused
 
 
-def _open_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+def _open_rdb(url: str, engine_kwargs: dict[str, Any], options: dict[str, Any]
+              ) -> optuna.storages.RDBStorage:
     import optuna
     import sqlalchemy.exc
+
+    from codesign.search.store._lost import quiet
 
     attempt = 0
     while True:
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+            with quiet():
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **options)
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as err:
             attempt += 1
             if attempt == SCHEMA_RACE_ATTEMPTS or not _schema_race(err):
@@ -102,29 +128,35 @@ def _schema_race(err: Exception) -> bool:
                                          "duplicate key", "database is locked"))
 
 
-def _shown(url: str) -> str:
-    """The URL with its password masked, fit for an error line."""
-    import sqlalchemy.engine
-    import sqlalchemy.exc
-
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except (sqlalchemy.exc.ArgumentError, ValueError):
-        return url
-
-
 @dataclass(frozen=True)
 class Manifest:
-    """Where a run directory's study lives."""
+    """Where a run directory's study lives. `storage` is the URL to connect with (it may
+    hold a password); the file keeps it without."""
 
     storage: str
     study: str
 
+    def same_study(self, other: Manifest) -> bool:
+        return self.study == other.study and same_database(self.storage, other.storage)
+
+    def describe(self) -> str:
+        """`study 'NAME' (URL)`, the password masked."""
+        return f"study '{self.study}' ({masked_url(self.storage)})"
+
     def write(self, run_dir: Path) -> None:
+        """Write search.json whole or not at all (a full disk leaves the old one)."""
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / MANIFEST).write_text(
-            json.dumps({"storage": self.storage, "study": self.study}, indent=2) + "\n"
-        )
+        text = json.dumps({"storage": bare_url(self.storage), "study": self.study},
+                          indent=2) + "\n"
+        path = run_dir / MANIFEST
+        if path.is_file() and path.read_text() == text:
+            return
+        partial = path.with_name(f".{MANIFEST}.{os.getpid()}")
+        try:
+            partial.write_text(text)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
     def read(cls, run_dir: Path) -> Manifest:
@@ -147,7 +179,12 @@ class Manifest:
 
 
 def locate_study(run_dir: Path | None, storage: str | None, study: str | None) -> Manifest:
-    """The study of `--out DIR`, or of `--storage URL --study NAME` when both are given."""
+    """The study of `--out DIR`, or of `--storage URL --study NAME` when both are given
+    (`CODESIGN_STORAGE` stands in for `--storage`)."""
+    from codesign.search.store._password import storage_from_env
+
+    if study and not storage and run_dir is None:
+        storage = storage_from_env()
     if storage and study:
         return Manifest(storage=storage, study=study)
     if run_dir is None:
@@ -161,13 +198,14 @@ def load_study(manifest: Manifest, sampler: optuna.samplers.BaseSampler | None =
     """Load an existing study; a missing one is a clear error, not an empty new study."""
     import optuna
 
+    check_store(manifest.storage)
     storage = open_storage(manifest.storage)
     try:
         return optuna.load_study(study_name=manifest.study, storage=storage, sampler=sampler)
     except KeyError:
         names = optuna.get_all_study_names(storage)
         raise CodesignError(
-            f"no study '{manifest.study}' in {_shown(manifest.storage)}; studies there: "
+            f"no study '{manifest.study}' in {masked_url(manifest.storage)}; studies there: "
             f"{', '.join(names) or '(none)'}"
         ) from None
 
@@ -177,3 +215,34 @@ def count_complete(study: optuna.Study) -> int:
     from optuna.trial import TrialState
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+# The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite:///") or url.rstrip("/") == "sqlite:":
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def check_store(url: str) -> None:
+    """A SQLite study file that exists must be a database: an empty (0 bytes) or foreign file
+    is refused before SQLite would silently make it a new, empty study."""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return
+    fix = "restore it from a backup, or give another --out (or --storage) for a new study"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError as err:
+        raise CodesignError(
+            f"the study file {path} cannot be read ({err.strerror or err}); {fix}"
+        ) from None
+    if not head:
+        raise CodesignError(f"the study file {path} is empty (0 bytes); {fix}")
+    if head != _SQLITE_HEADER:
+        raise CodesignError(f"the study file {path} is not a SQLite database; {fix}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from codesign.errors import CodesignError
+from codesign.faults import Incomplete
 from codesign.record import Key
 from codesign.refs import check_unchanged, file_hashes
 from codesign.search.backends import BACKENDS, SAMPLERS, Resources
@@ -24,11 +25,16 @@ from codesign.search.store import (
     MANIFEST,
     Manifest,
     SearchSettings,
+    check_store,
     count_complete,
     default_storage_url,
+    heartbeat_seconds,
+    masked_url,
     objectives_for,
     open_storage,
     scored_models,
+    sqlite_path,
+    storage_from_env,
 )
 from codesign.search.study._baselines import enqueue_baselines
 from codesign.search.study._resume import repair
@@ -97,6 +103,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
 
     request.check()
     compile_mode()  # CODESIGN_COMPILE is read in every trial: refuse a bad value now
+    heartbeat_seconds()  # a bad CODESIGN_HEARTBEAT_S is refused before anything is written
     space = load_space(request.space)
     check_space_code(space)
     _device(request, space)
@@ -107,7 +114,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     _check_metrics(space, objectives)
     run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
     check_output_folder(run_dir, "--out")
-    storage_url = request.storage or default_storage_url(run_dir)
+    storage_url = request.storage or storage_from_env() or default_storage_url(run_dir)
     manifest = Manifest(storage=storage_url, study=request.study or space.name)
     _check_run_dir(run_dir, manifest)
     settings = SearchSettings(
@@ -152,15 +159,27 @@ def _check_metrics(space: SearchSpace, objectives: list[Objective]) -> None:
 
 
 def _check_run_dir(run_dir: Path, manifest: Manifest) -> None:
-    """One run directory, one study: another search must not take over its report files."""
+    """One run directory, one study: another search must not take over its report files, and
+    the study it names must be there: an empty, unreadable or missing store is refused, never
+    made into a new study beside the old one's checkpoints."""
     if not (run_dir / MANIFEST).is_file():
         return
     held = Manifest.read(run_dir)
-    if held != manifest:
+    if not held.same_study(manifest):
         raise CodesignError(
-            f"{run_dir} holds the search of study '{held.study}' ({held.storage}); pass "
-            f"another --out for this one, or --study {held.study} to resume that one"
+            f"{run_dir} holds the search of {held.describe()}; pass another --out for this "
+            f"one, or --study {held.study} to resume that one"
         )
+    says = f"{run_dir / MANIFEST} says {held.describe()} lives there"
+    fix = "restore it from a backup, or give another --out for a new study"
+    path = sqlite_path(manifest.storage)
+    if path is not None and not path.is_file():
+        raise CodesignError(f"{says}, but {path} is missing; {fix}")
+    check_store(manifest.storage)
+    import optuna
+
+    if held.study not in optuna.get_all_study_names(open_storage(manifest.storage)):
+        raise CodesignError(f"{says}, but that storage holds no such study; {fix}")
 
 
 def _extra(request: SearchRequest) -> dict[str, int | bool]:
@@ -259,13 +278,17 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     out.write(
         f"search '{manifest.study}': {remaining} trial(s) to run of {request.trials}, "
         f"objectives {', '.join(settings.columns)}, sampler {settings.sampler}, "
-        f"backend {request.backend}\nstudy {manifest.storage}\n"
+        f"backend {request.backend}\nstudy {masked_url(manifest.storage)}\n"
     )
     out.flush()
     if remaining > 0:
         ensure_float_network(study, settings, settings.load_space(), out)
-        with Progress(manifest.storage, manifest.study, request.trials, stream=out):
-            _run_backend(request, manifest, run_dir, settings.load_space())
+        try:
+            with Progress(manifest.storage, manifest.study, request.trials, stream=out):
+                _run_backend(request, manifest, run_dir, settings.load_space())
+        except Incomplete:
+            report_study(manifest, run_dir)  # what finished is reported; the line says why
+            raise
     return report_study(manifest, run_dir)
 
 

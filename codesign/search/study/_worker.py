@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from codesign.errors import CodesignError
 from codesign.record import Key
 from codesign.search.backends import work
-from codesign.search.store import Manifest, SearchSettings, count_complete, load_study
+from codesign.search.store import (
+    Manifest,
+    SearchSettings,
+    count_complete,
+    heartbeat_seconds,
+    load_study,
+)
 from codesign.search.study._run import SearchRequest, prepare
 from codesign.search.trial import trial_device
 
@@ -53,6 +59,7 @@ def run_worker(
     if threads is not None and threads < 1:
         raise CodesignError(f"--threads {threads}; use 1 or more torch threads per trial")
     compile_mode()  # read in every trial: a bad value must not reach the shared study
+    heartbeat_seconds()
     manifest = Manifest(storage=storage, study=study_name)
     if create is not None:
         prepare(create)

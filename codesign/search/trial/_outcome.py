@@ -3,7 +3,8 @@
 A trial that raises, or whose objective values are not numbers (NaN), is one bad point of the
 space, not a broken search: the backends record it (status ERROR and its reason), tell Optuna
 FAIL and go on. A `CodesignError` (a user's mistake, such as a missing data root, that every
-trial would meet) and interrupts (KeyboardInterrupt, SystemExit) still stop a worker. Every
+trial would meet), a fault of the machine (a full disk, `codesign.faults`) and interrupts
+(KeyboardInterrupt, SystemExit) still stop a worker. Every
 trial also records where it ran (`Key.NODE`), which is how a cluster's work can be traced.
 """
 
@@ -34,12 +35,15 @@ class Failure:
 def attempt(run: Callable[[], list[float]]) -> list[float] | Failure:
     """The values `run` gives, or the `Failure` when it raises or gives NaN."""
     from codesign.errors import CodesignError
+    from codesign.faults import fault_line
 
     try:
         values = run()
     except CodesignError:
         raise  # a user's mistake (missing data root, ...) hits every trial: stop with its line
     except Exception as err:
+        if fault_line(err) is not None:
+            raise  # a full or read-only disk hits every trial too
         return Failure(describe_error(err))
     bad = [v for v in values if not isinstance(v, int | float) or math.isnan(v)]
     if bad:

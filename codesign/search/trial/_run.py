@@ -170,9 +170,21 @@ def _capacity(cfg: TrialConfig, settings: SearchSettings, device: str | None) ->
 
 
 def _checkpoint_dir(settings: SearchSettings, number: int) -> Path | None:
+    """A new folder for the trial's checkpoint, claimed by creating it: `trial-N`, or
+    `trial-N-2`, `trial-N-3`, ... where that exists (an earlier study's trial N, or an earlier
+    attempt of this one), so no checkpoint is ever written over another."""
     if settings.run_dir is None:
         return None
-    return Path(settings.run_dir) / TRIALS_DIR / f"trial-{number}"
+    folder = Path(settings.run_dir) / TRIALS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    name, copy = f"trial-{number}", 1
+    while True:
+        path = folder / (name if copy == 1 else f"{name}-{copy}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            copy += 1
 
 
 def run_stored_trial(

@@ -4,12 +4,16 @@ PostgreSQL study, and bad endpoints fail fast with one line.
 
 Run alone with `python -m pytest -m cluster`. The nodes are started with `ray start` in their
 own temp dirs and process groups, and stopped by killing exactly those processes (never
-`ray stop`, which would stop every Ray on the machine). The PostgreSQL test needs the URL of
-a database in CODESIGN_TEST_POSTGRES (`.ci/postgres.sh` starts one and prints it).
+`ray stop`, which would stop every Ray on the machine): at the end of the module, at exit,
+and, for a test run that was killed or timed out before either, by the next run, which finds
+the nodes' process groups recorded under NODES_DIR with the pid of a run that is gone. The
+PostgreSQL test needs the URL of a database in CODESIGN_TEST_POSTGRES (`.ci/postgres.sh`
+starts one and prints it).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -34,7 +38,8 @@ from codesign.testing import write_space
 pytestmark = pytest.mark.cluster
 
 RAY = str(Path(sys.executable).with_name("ray"))
-POSTGRES_ENV = "CODESIGN_TEST_POSTGRES"
+# One file per Ray node a test run started: named by its process group, holding the run's pid.
+NODES_DIR = Path(tempfile.gettempdir()) / "codesign-test-ray-nodes"
 
 
 def _free_port() -> int:
@@ -81,6 +86,51 @@ def _kill_tree(pgid: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    (NODES_DIR / str(pgid)).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_ray(pgid: int) -> bool:
+    """The group still runs Ray (its id was not reused by something else)."""
+    for pid in _group_tree(pgid):
+        try:
+            if b"ray" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _stop_leftover_nodes() -> None:
+    """Stop the nodes of earlier test runs that were killed before they could."""
+    for entry in NODES_DIR.glob("*"):
+        owner = entry.read_text().strip()
+        if owner.isdigit() and _alive(int(owner)):
+            continue
+        if entry.name.isdigit() and _is_ray(int(entry.name)):
+            _kill_tree(int(entry.name))
+        entry.unlink(missing_ok=True)
+
+
+def _own(pgid: int) -> None:
+    """Record a node's process group, and stop it at exit whatever happens to the fixture."""
+    NODES_DIR.mkdir(exist_ok=True)
+    (NODES_DIR / str(pgid)).write_text(str(os.getpid()))
+    atexit.register(_stop_if_recorded, pgid)
+
+
+def _stop_if_recorded(pgid: int) -> None:
+    if (NODES_DIR / str(pgid)).exists():  # not stopped by the fixture
+        _kill_tree(pgid)
 
 
 @dataclass
@@ -114,6 +164,7 @@ def _ray_start(env: dict[str, str], *args: str) -> int:
     process = subprocess.Popen([RAY, "start", "--disable-usage-stats", *args], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
+    _own(process.pid)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
     return process.pid
@@ -121,6 +172,7 @@ def _ray_start(env: dict[str, str], *args: str) -> int:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    _stop_leftover_nodes()
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     env.pop("RAY_ADDRESS", None)
     port = _free_port()
@@ -248,17 +300,6 @@ def test_a_dead_worker_node_is_survived_with_every_trial_accounted_for(cluster, 
     # The trial cut off on the dead node was run again by Ray on the head.
     retried = study.trials[victim.number]
     assert retried.user_attrs[Key.NODE] == cluster.node_id("head")
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set; .ci/run starts PostgreSQL and sets it")
-        pytest.skip(f"no PostgreSQL: set {POSTGRES_ENV} to a database URL "
-                    "(`bash .ci/postgres.sh` starts one and prints it)")
-    return url
 
 
 def test_two_workers_share_a_postgres_study_and_finish_exactly_the_budget(postgres_url,

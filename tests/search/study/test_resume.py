@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from codesign.record import Key
+from codesign.record import Key, Status
 from codesign.search.study import repair
 
 
@@ -32,3 +32,24 @@ def test_repair_completes_recorded_trials_and_requeues_the_lost_ones_once():
     # The requeued trials propose the parameters of the trials they rerun.
     for number in (lost.number, crashed.number):
         assert study.ask().suggest_int("x", 0, 9) == trials[number].params["x"]
+
+
+def test_a_lost_trial_is_failed_with_its_reason_and_its_retry_keeps_the_baseline_tag():
+    study = optuna.create_study()
+    study.enqueue_trial({"x": 3}, user_attrs={Key.BASELINE_BITS: 8})
+    lost = study.ask()
+    lost.suggest_int("x", 0, 9)
+    lost.set_user_attr(Key.CONFIG, {"drawn": True})
+
+    assert repair(study).requeued == [lost.number]
+    failed = study.trials[lost.number]
+    assert failed.user_attrs[Key.STATUS] == Status.LOST
+    assert "stopped before it ended" in failed.user_attrs[Key.REASON]
+    (retry,) = study.get_trials(states=(TrialState.WAITING,))
+    assert retry.params == {"x": 3}
+    assert retry.user_attrs == {Key.BASELINE_BITS: 8, Key.RETRY_OF: lost.number}
+    # A retry that is lost in turn is failed, but not run a third time.
+    again = study.ask()
+    assert again.number == retry.number and again.suggest_int("x", 0, 9) == 3
+    assert repair(study).requeued == []
+    assert "itself a retry" in study.trials[again.number].user_attrs[Key.REASON]
