@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampler and training seed")
     parser.add_argument("--hw", help="cost models as objectives, comma-separated "
                         "(NAME, NAME.METRIC or a YAML path); default: the space's objectives")
-    parser.add_argument("--backend", default="local", choices=BACKENDS.names())
+    parser.add_argument("--backend", default="local", choices=BACKENDS.names(),
+                        help="where trials run: local processes or a Ray cluster")
     parser.add_argument("--address", help="Ray cluster address HOST:PORT (with --backend ray)")
     parser.add_argument("--workers", type=int, help="parallel trials (default: 1 locally, "
                         "as many as the Ray cluster's CPUs allow)")
