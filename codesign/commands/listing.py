@@ -30,9 +30,7 @@ def _spaces(hw_dirs: list[Path]) -> Rows:
 
     rows = []
     for name in shipped_spaces():
-        space = load_space(name)
-        objectives = ", ".join(objective.column for objective in space.objectives)
-        rows.append((name, f"{space.model} on {space.dataset}; objectives {objectives}"))
+        rows.append((name, load_space(name).description))
     return rows
 
 
