@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default: the space's train.device, else auto)")
     parser.add_argument("--storage", help="Optuna storage URL (default: SQLite in --out)")
     parser.add_argument("--study", help="study name (default: the space's name)")
-    parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
+    parser.add_argument("--out", type=Path, help="run directory (default runs/<space>, or "
+                        "runs/<space>-<cost models> with --hw)")
     parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",
                         help="also record each trial's lower 2sED (capacity_2sed) from this "
                         "many input samples (default 0: off)")
