@@ -54,7 +54,7 @@ def _trial_config(args: argparse.Namespace) -> TrialConfig:
 def run(args: argparse.Namespace) -> int:
     from codesign.device import resolve_device
     from codesign.record import Status
-    from codesign.train import train_trial
+    from codesign.train import ANNEALING_NOTE, clock, train_trial
 
     cfg = _trial_config(args)
     device = args.device or cfg.train.device
@@ -62,12 +62,24 @@ def run(args: argparse.Namespace) -> int:
     label = re.sub(r"[^\w.-]+", "_", Path(cfg.model).name)  # a reference's file:function
     out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
 
+    started = time.perf_counter()
+    noted = False
+
     def show(metrics: dict) -> bool:
-        if not args.json:
-            print(
-                f"epoch {metrics['epoch']:3d}  loss {metrics['train_loss']:.4f}  "
-                f"val acc (quantized) {metrics['val_accuracy']:.4f}"
-            )
+        nonlocal noted
+        if args.json:
+            return False
+        epoch, epochs = metrics["epoch"], cfg.train.epochs
+        elapsed = time.perf_counter() - started
+        line = (f"epoch {epoch:3d}/{epochs}  loss {metrics['train_loss']:.4f}  "
+                f"val acc (quantized) {metrics['val_accuracy']:.4f}  "
+                f"elapsed {clock(elapsed)}")
+        if epoch < epochs:
+            line += f"  eta {clock(elapsed / epoch * (epochs - epoch))}"
+        if metrics["annealing"]:
+            line += f"  ({'annealing' if noted else ANNEALING_NOTE})"
+            noted = True
+        print(line, flush=True)
         return False
 
     result = train_trial(cfg, out_dir=out, on_epoch=show, device=device)

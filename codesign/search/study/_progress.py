@@ -1,8 +1,12 @@
 """Progress of a running search, read from the storage, so it is the same for every backend.
 
-A background thread polls the study and prints one line per newly finished trial: its
-outcome, accuracy and objective costs, its training time, and the search's elapsed time and
-estimated time left.
+A background thread polls the study. Each newly finished trial gets one line: its outcome,
+accuracy and objective costs, its training time, and the search's elapsed time and
+estimated time left. A running trial's epochs come from its `latest_epoch` attribute. On a
+terminal a tqdm bar below the lines counts the trials, shows elapsed and remaining time and
+the epoch each running trial is at; anywhere else (a log file, a pipe) each epoch is a plain
+line instead. While a trial's annealing window is open, both say that its hard-quantized
+accuracy is expected to be low.
 """
 
 from __future__ import annotations
@@ -10,22 +14,22 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from codesign.record import Key
 from codesign.search.store import SearchSettings, open_storage
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
+from codesign.train import ANNEALING_NOTE, clock
 
 
 class Progress:
-    """Prints finished trials of `study_name` until stopped (use as a context manager)."""
+    """Reports the trials of `study_name` until stopped (use as a context manager).
+
+    `live` (default: whether `stream` is a terminal) chooses the tqdm bar over plain lines.
+    """
 
     def __init__(self, storage_url: str, study_name: str, target: int,
-                 stream: TextIO | None = None, interval_s: float = 1.0) -> None:
+                 stream: TextIO | None = None, interval_s: float = 1.0,
+                 live: bool | None = None) -> None:
         import optuna
 
         self._study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
@@ -35,14 +39,29 @@ class Progress:
         self._interval = interval_s
         self._seen = {t.number for t in self._finished()}
         self._start_count = len(self._seen)
+        self._epochs_shown: dict[int, int] = {}
+        self._note_shown = False
         self._started = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="search-progress", daemon=True)
+        if live is None:
+            live = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._bar: Any = None
+        if live:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=target, initial=min(self._start_count, target), unit="trial",
+                             file=self._stream, dynamic_ncols=True, leave=True)
 
     def _finished(self) -> list:
         from optuna.trial import TrialState
 
         return self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+    def _running(self) -> list:
+        from optuna.trial import TrialState
+
+        return self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
 
     def __enter__(self) -> Progress:
         self._thread.start()
@@ -52,20 +71,62 @@ class Progress:
         self._stop.set()
         self._thread.join()
         self.poll()
+        if self._bar is not None:
+            self._bar.set_postfix_str("")
+            self._bar.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
             self.poll()
 
+    def _write(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=self._stream)
+        else:
+            self._stream.write(line + "\n")
+
     def poll(self) -> None:
-        """Print every trial finished since the last poll."""
+        """Report every trial finished, and every epoch trained, since the last poll."""
         new = sorted((t for t in self._finished() if t.number not in self._seen),
                      key=lambda t: t.datetime_complete or t.datetime_start)
         for trial in new:
             self._seen.add(trial.number)
-            self._stream.write(self.line(trial) + "\n")
-        if new:
-            self._stream.flush()
+            self._write(self.line(trial))
+        running = [t for t in self._running() if Key.LATEST_EPOCH in t.user_attrs]
+        if self._bar is not None:
+            if new:
+                self._bar.update(min(len(new), self._target - self._bar.n))
+            self._bar.set_postfix_str(self.running_summary(running), refresh=True)
+        else:
+            for trial in running:
+                latest = trial.user_attrs[Key.LATEST_EPOCH]
+                if self._epochs_shown.get(trial.number) != latest["epoch"]:
+                    self._epochs_shown[trial.number] = latest["epoch"]
+                    self._write(self.epoch_line(trial.number, latest))
+        self._stream.flush()
+
+    def epoch_line(self, number: int, latest: dict[str, Any]) -> str:
+        """A running trial's epoch: its quantized validation accuracy, and while the window
+        is open the annealing note (in full the first time, then as one word)."""
+        width = 2 * len(str(self._target)) + 3
+        line = (f"{'':{width}} trial {number:<4d} epoch {latest['epoch']}/{latest['epochs']}  "
+                f"val acc (quantized) {latest['val_accuracy']:.4f}")
+        if latest.get("annealing"):
+            line += f"  ({ANNEALING_NOTE if not self._note_shown else 'annealing'})"
+            self._note_shown = True
+        return line
+
+    @staticmethod
+    def running_summary(running: list) -> str:
+        """The bar's postfix: each running trial's epoch, marked while it anneals."""
+        parts = []
+        for trial in sorted(running, key=lambda t: t.number):
+            latest = trial.user_attrs[Key.LATEST_EPOCH]
+            mark = ", annealing" if latest.get("annealing") else ""
+            parts.append(f"trial {trial.number} epoch {latest['epoch']}/{latest['epochs']}{mark}")
+        if any(t.user_attrs[Key.LATEST_EPOCH].get("annealing") for t in running):
+            parts.append("(annealing: hard-quantized accuracy low until the window closes)")
+        return "; ".join(parts)
 
     def line(self, trial) -> str:
         done = len(self._seen)
@@ -85,6 +146,6 @@ class Progress:
         elapsed = time.perf_counter() - self._started
         ran = done - self._start_count
         left = max(0, self._target - done)
-        eta = f"  eta {_clock(elapsed / ran * left)}" if ran and left else ""
-        parts.append(f"elapsed {_clock(elapsed)}{eta}")
+        eta = f"  eta {clock(elapsed / ran * left)}" if ran and left else ""
+        parts.append(f"elapsed {clock(elapsed)}{eta}")
         return "  ".join(parts)
