@@ -4,9 +4,9 @@ A background thread polls the study. Each newly finished trial gets one line: it
 accuracy and objective costs, its training time, and the search's elapsed time and
 estimated time left. A running trial's epochs come from its `latest_epoch` attribute. On a
 terminal a tqdm bar below the lines counts the trials, shows elapsed and remaining time and
-the epoch each running trial is at; anywhere else (a log file, a pipe) each epoch is a plain
-line instead. While a trial's annealing window is open, both say that its hard-quantized
-accuracy is expected to be low.
+the epoch each running trial is at (marked while it anneals); anywhere else (a log file, a
+pipe) each epoch is a plain line instead. The first annealing epoch's line says in full that
+the hard-quantized accuracy is expected to be low until the annealing window closes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from typing import Any, TextIO
 from codesign.record import Key
 from codesign.search.store import SearchSettings, open_storage
 from codesign.train import ANNEALING_NOTE, clock
+
+# Trials done, elapsed and remaining time, then the running trials' epochs (the postfix).
+BAR_FORMAT = (
+    "{percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} trials [{elapsed}<{remaining}]{postfix}"
+)
 
 
 class Progress:
@@ -48,10 +53,13 @@ class Progress:
             live = bool(getattr(self._stream, "isatty", lambda: False)())
         self._bar: Any = None
         if live:
+            import shutil
+
             from tqdm import tqdm
 
-            self._bar = tqdm(total=target, initial=min(self._start_count, target), unit="trial",
-                             file=self._stream, dynamic_ncols=True, leave=True)
+            self._bar = tqdm(total=target, initial=min(self._start_count, target),
+                             file=self._stream, ncols=shutil.get_terminal_size().columns,
+                             bar_format=BAR_FORMAT, leave=True)
 
     def _finished(self) -> list:
         from optuna.trial import TrialState
@@ -93,16 +101,17 @@ class Progress:
             self._seen.add(trial.number)
             self._write(self.line(trial))
         running = [t for t in self._running() if Key.LATEST_EPOCH in t.user_attrs]
+        for trial in running:
+            latest = trial.user_attrs[Key.LATEST_EPOCH]
+            if self._epochs_shown.get(trial.number) == latest["epoch"]:
+                continue
+            self._epochs_shown[trial.number] = latest["epoch"]
+            if self._bar is None or (latest.get("annealing") and not self._note_shown):
+                self._write(self.epoch_line(trial.number, latest))
         if self._bar is not None:
             if new:
                 self._bar.update(min(len(new), self._target - self._bar.n))
             self._bar.set_postfix_str(self.running_summary(running), refresh=True)
-        else:
-            for trial in running:
-                latest = trial.user_attrs[Key.LATEST_EPOCH]
-                if self._epochs_shown.get(trial.number) != latest["epoch"]:
-                    self._epochs_shown[trial.number] = latest["epoch"]
-                    self._write(self.epoch_line(trial.number, latest))
         self._stream.flush()
 
     def epoch_line(self, number: int, latest: dict[str, Any]) -> str:
@@ -122,10 +131,8 @@ class Progress:
         parts = []
         for trial in sorted(running, key=lambda t: t.number):
             latest = trial.user_attrs[Key.LATEST_EPOCH]
-            mark = ", annealing" if latest.get("annealing") else ""
+            mark = " annealing" if latest.get("annealing") else ""
             parts.append(f"trial {trial.number} epoch {latest['epoch']}/{latest['epochs']}{mark}")
-        if any(t.user_attrs[Key.LATEST_EPOCH].get("annealing") for t in running):
-            parts.append("(annealing: hard-quantized accuracy low until the window closes)")
         return "; ".join(parts)
 
     def line(self, trial) -> str:

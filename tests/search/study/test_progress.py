@@ -96,9 +96,10 @@ def test_on_a_terminal_progress_is_a_bar_of_trials_with_the_running_epochs(study
     running = optuna_study.ask()
     _epoch(running, 2, True, 0.15)
     progress.poll()
-    shown = out.getvalue().split("\r")[-1]
-    assert "0/2" in shown and "trial 0 epoch 2/4, annealing" in shown
-    assert "hard-quantized accuracy low until the window closes" in shown
+    text = out.getvalue()
+    assert f"trial 0    epoch 2/4  val acc (quantized) 0.1500  ({ANNEALING_NOTE})" in text
+    shown = text.split("\r")[-1]
+    assert "0/2 trials" in shown and "trial 0 epoch 2/4 annealing" in shown
     finished = optuna_study.ask()
     finished.set_user_attr(Key.STATUS, Status.OK)
     finished.set_user_attr(Key.VAL_ACCURACY, 0.9)
@@ -108,4 +109,5 @@ def test_on_a_terminal_progress_is_a_bar_of_trials_with_the_running_epochs(study
     text = out.getvalue()
     assert "[1/2] trial 1" in text and "acc 0.9000" in text  # the finished trial's line
     shown = text.split("\r")[-1]
-    assert "1/2" in shown and "trial 0 epoch 3/4" in shown and "annealing" not in shown
+    assert "1/2 trials" in shown and "trial 0 epoch 3/4" in shown and "annealing" not in shown
+    assert text.count(ANNEALING_NOTE) == 1  # said once, above the bar
