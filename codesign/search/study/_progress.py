@@ -57,8 +57,10 @@ class Progress:
 
             from tqdm import tqdm
 
+            # Sized here: where a terminal reports no size, tqdm's own reading draws nothing.
+            columns, lines = shutil.get_terminal_size()
             self._bar = tqdm(total=target, initial=min(self._start_count, target),
-                             file=self._stream, ncols=shutil.get_terminal_size().columns,
+                             file=self._stream, ncols=columns, nrows=lines,
                              bar_format=BAR_FORMAT, leave=True)
 
     def _finished(self) -> list:
