@@ -22,7 +22,7 @@ from codesign.train import ANNEALING_NOTE, clock
 
 # Trials done, elapsed and remaining time, then the running trials' epochs (the postfix).
 BAR_FORMAT = (
-    "{percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} trials [{elapsed}<{remaining}]{postfix}"
+    "{percentage:3.0f}%|{bar:10}| {n_fmt}/{total_fmt} trials [{elapsed}<{remaining}]{postfix}"
 )
 
 
@@ -129,13 +129,18 @@ class Progress:
 
     @staticmethod
     def running_summary(running: list) -> str:
-        """The bar's postfix: each running trial's epoch, marked while it anneals."""
-        parts = []
-        for trial in sorted(running, key=lambda t: t.number):
-            latest = trial.user_attrs[Key.LATEST_EPOCH]
+        """The bar's postfix: the epoch each running trial has trained, marked while it
+        anneals; several trials in a short form that fits a terminal line."""
+        epochs = [(t.number, t.user_attrs[Key.LATEST_EPOCH])
+                  for t in sorted(running, key=lambda t: t.number)]
+        if len(epochs) == 1:
+            number, latest = epochs[0]
             mark = " annealing" if latest.get("annealing") else ""
-            parts.append(f"trial {trial.number} epoch {latest['epoch']}/{latest['epochs']}{mark}")
-        return "; ".join(parts)
+            return f"trial {number} epoch {latest['epoch']}/{latest['epochs']}{mark}"
+        parts = [f"t{number} {latest['epoch']}/{latest['epochs']}"
+                 + ("*" if latest.get("annealing") else "") for number, latest in epochs]
+        note = " (*annealing)" if any(latest.get("annealing") for _, latest in epochs) else ""
+        return ("epochs " + " ".join(parts) + note) if parts else ""
 
     def line(self, trial) -> str:
         done = len(self._seen)

@@ -88,7 +88,8 @@ def test_off_a_terminal_progress_is_plain_lines_with_the_annealing_note(study):
     assert lines[2].endswith("epoch 3/4  val acc (quantized) 0.3000")
 
 
-def test_on_a_terminal_progress_is_a_bar_of_trials_with_the_running_epochs(study):
+def test_on_a_terminal_progress_is_a_bar_of_trials_with_the_running_epochs(study, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # the terminal's width: the bar fits it
     manifest, _ = study
     optuna_study = load_study(manifest)
     out = io.StringIO()
@@ -111,3 +112,8 @@ def test_on_a_terminal_progress_is_a_bar_of_trials_with_the_running_epochs(study
     shown = text.split("\r")[-1]
     assert "1/2 trials" in shown and "trial 0 epoch 3/4" in shown and "annealing" not in shown
     assert text.count(ANNEALING_NOTE) == 1  # said once, above the bar
+    other = optuna_study.ask()  # two trials at once: the short form
+    _epoch(other, 1, True, 0.1)
+    progress.poll()
+    assert out.getvalue().split("\r")[-1].rstrip().endswith(
+        "epochs t0 3/4 t2 1/4* (*annealing)")
