@@ -47,7 +47,8 @@ class Key:
     BEST_EPOCH = "best_epoch"
     SECONDS = "seconds"
     CHECKPOINT = "checkpoint"  # folder holding model.pt
-    CURVES = "curves"  # per-epoch metrics
+    CURVES = "curves"  # per-epoch metrics (`annealing`: the window was still open)
+    LATEST_EPOCH = "latest_epoch"  # while training: {epoch, epochs, val_accuracy, annealing}
     CAPACITY_2SED = "capacity_2sed"
     CAPACITY_SECONDS = "capacity_seconds"
     # Written by the search's machinery.

@@ -37,6 +37,11 @@ from codesign.record import Key, Status
 
 # A loss this many times the loss of a uniform guess means the run has diverged.
 DIVERGENCE_FACTOR = 50.0
+# Said beside an epoch's accuracy while the annealing window is open (`annealing` in a curve).
+ANNEALING_NOTE = (
+    "annealing: the hard-quantized accuracy is expected to stay low until the annealing "
+    "window closes"
+)
 
 EpochCallback = Callable[[dict[str, Any]], bool]
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -72,6 +77,12 @@ class TrialResult:
             Key.SECONDS: round(self.seconds, 3),
             Key.CHECKPOINT: self.checkpoint,
         }
+
+
+def clock(seconds: float) -> str:
+    """Elapsed or remaining time as m:ss, as progress lines show it."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 class TrialDiverged(Exception):
@@ -242,8 +253,9 @@ def train_trial(
     """Train one configuration; never raises for a diverging run (status FAILED instead).
 
     `on_epoch` receives each epoch's metrics and returns True to stop the trial early
-    (status STOPPED); search backends use it to report and prune. `device` (auto, cpu,
-    cuda, cuda:N) wins over the config's `train.device`.
+    (status STOPPED); search backends use it to report and prune. An epoch's `annealing` is
+    True while the annealing window is still open at its end (see `ANNEALING_NOTE`).
+    `device` (auto, cpu, cuda, cuda:N) wins over the config's `train.device`.
     """
     started = time.perf_counter()
     where = resolve_device(device or cfg.train.device)
@@ -288,6 +300,7 @@ def train_trial(
             "train_accuracy": train_acc,
             "val_accuracy": val_acc,
             "seconds": time.perf_counter() - epoch_start,
+            "annealing": controller.window_open(step / total_steps),
         }
         result.curves.append(metrics)
         result.epochs = epoch

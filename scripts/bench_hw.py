@@ -70,7 +70,7 @@ def time_one_by_one(layers, name: str, count: int) -> float:
         TrialConfig("resnet18", "imagefolder", layers={
             layer: LayerQuant.of(int(bits.w_bits[i, j]), int(bits.a_bits[i, j]))
             for j, layer in enumerate(layers.names)
-        }, dataset_args={"num_classes": 1000, "image_size": 224})
+        }, dataset_args={"num_classes": 1000, "image_size": 224, "in_channels": 3})
         for i in range(count)
     ]
     started = time.perf_counter()

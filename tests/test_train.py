@@ -17,10 +17,10 @@ from codesign.cli import main
 from codesign.config import AnnealConfig, LayerQuant, TrainConfig, TrialConfig
 from codesign.data import load_dataset, make_loaders
 from codesign.record import Status
-from codesign.train import TrialResult, build_model, evaluate, train_trial
+from codesign.train import ANNEALING_NOTE, TrialResult, build_model, evaluate, train_trial
 
 CHANCE = 0.1  # ten balanced classes
-CURVE_KEYS = {"epoch", "train_loss", "train_accuracy", "val_accuracy", "seconds"}
+CURVE_KEYS = {"epoch", "train_loss", "train_accuracy", "val_accuracy", "seconds", "annealing"}
 CHECKPOINT_FILES = {"model.pt", "config.json", "result.json"}
 
 
@@ -71,6 +71,8 @@ def test_trial_reports_hard_quantized_accuracy_curves_and_a_reloadable_checkpoin
     assert result.val_accuracy > 6 * CHANCE and result.test_accuracy > 6 * CHANCE
     assert result.epochs == 2 and [row["epoch"] for row in result.curves] == [1, 2]
     assert all(set(row) == CURVE_KEYS for row in result.curves) and seen == result.curves
+    # The window closes at 90% of training: open at the end of epoch 1 of 2, closed at 2.
+    assert [row["annealing"] for row in result.curves] == [True, False]
     assert all(math.isfinite(row["train_loss"]) for row in result.curves)
     assert result.curves[-1]["train_loss"] < result.curves[0]["train_loss"]
     val_curve = [row["val_accuracy"] for row in result.curves]
@@ -151,6 +153,19 @@ def test_cli_train_prints_one_json_line_last(
     assert summary["seconds"] > 0 and summary["checkpoint"] == str(out)
     assert {p.name for p in out.iterdir()} == CHECKPOINT_FILES
     assert TrialConfig.from_json_file(out / "config.json").train.epochs == 1
+
+
+def test_cli_train_prints_each_epoch_and_says_why_accuracy_is_low_while_annealing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "trial.json"
+    config.write_text(digits_config(epochs=2).to_json())
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "cli")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch   1/2  loss ") and "elapsed " in lines[0]
+    assert " eta " in lines[0] and lines[0].endswith(f"({ANNEALING_NOTE})")
+    assert lines[1].startswith("epoch   2/2  loss ") and "annealing" not in lines[1]
+    assert " eta " not in lines[1]
 
 
 def test_cli_train_runs_a_trial_json_with_overrides(

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--against", required=True,
                           help="the device file written by `codesign hw profile`")
     validate.add_argument("--configs", type=int, default=50, help="random configurations")
-    validate.add_argument("--seed", type=int, default=0)
+    validate.add_argument("--seed", type=int, default=0, help="seed of the random configurations")
     validate.add_argument("--json", action="store_true", help="print one JSON object")
     for sub in (profile, validate):
         sub.add_argument("--space", default="digits_cnn", help="search space name or file")
@@ -56,11 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if args.hw_action == "validate":
         return _validate(args)
     if args.hw_action == "list":
-        rows = hw_models.list_cost_models(args.hw_dir)
-        width = max(len(name) for name, _, _ in rows)
-        for name, description, source in rows:
-            origin = "" if source.startswith("shipped") else f"  [{source}]"
-            print(f"{name:<{width}}  {description}{origin}")
+        from codesign.commands.listing import hw_rows, print_rows
+
+        print_rows(hw_rows(args.hw_dir))
         return 0
     hw_models.load_plugins(args.hw_dir)
     model = hw_models.get_cost_model(args.name, args.hw_dir)

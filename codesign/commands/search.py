@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampler and training seed")
     parser.add_argument("--hw", help="cost models as objectives, comma-separated "
                         "(NAME, NAME.METRIC or a YAML path); default: the space's objectives")
-    parser.add_argument("--backend", default="local", choices=BACKENDS.names())
+    parser.add_argument("--backend", default="local", choices=BACKENDS.names(),
+                        help="where trials run: local processes or a Ray cluster")
     parser.add_argument("--address", help="Ray cluster address HOST:PORT (with --backend ray)")
     parser.add_argument("--workers", type=int, help="parallel trials (default: 1 locally, "
                         "as many as the Ray cluster's CPUs allow)")
@@ -40,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "else SQLite in --out); a password-less PostgreSQL URL takes the "
                         "password from ~/.pgpass or PGPASSWORD")
     parser.add_argument("--study", help="study name (default: the space's name)")
-    parser.add_argument("--out", type=Path, help="run directory (default runs/<space>)")
+    parser.add_argument("--out", type=Path, help="run directory (default runs/<space>, or "
+                        "runs/<space>-<cost models> with --hw)")
     parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",
                         help="also record each trial's lower 2sED (capacity_2sed) from this "
                         "many input samples (default 0: off)")

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from codesign.device import resolve_device
     from codesign.quant import compile_mode
     from codesign.record import Status
-    from codesign.train import train_trial
+    from codesign.train import ANNEALING_NOTE, clock, train_trial
     from codesign.userfile import check_output_folder
 
     compile_mode()  # refused before anything is written
@@ -66,12 +66,24 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"train-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_output_folder(out, "--out")
 
+    started = time.perf_counter()
+    noted = False
+
     def show(metrics: dict) -> bool:
-        if not args.json:
-            print(
-                f"epoch {metrics['epoch']:3d}  loss {metrics['train_loss']:.4f}  "
-                f"val acc (quantized) {metrics['val_accuracy']:.4f}"
-            )
+        nonlocal noted
+        if args.json:
+            return False
+        epoch, epochs = metrics["epoch"], cfg.train.epochs
+        elapsed = time.perf_counter() - started
+        line = (f"epoch {epoch:3d}/{epochs}  loss {metrics['train_loss']:.4f}  "
+                f"val acc (quantized) {metrics['val_accuracy']:.4f}  "
+                f"elapsed {clock(elapsed)}")
+        if epoch < epochs:
+            line += f"  eta {clock(elapsed / epoch * (epochs - epoch))}"
+        if metrics["annealing"]:
+            line += f"  ({'annealing' if noted else ANNEALING_NOTE})"
+            noted = True
+        print(line, flush=True)
         return False
 
     result = train_trial(cfg, out_dir=out, on_epoch=show, device=device)

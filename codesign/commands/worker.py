@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="with --space: search seed")
     parser.add_argument("--hw", help="with --space: cost models as objectives, comma-separated")
     parser.add_argument("--out", type=Path,
-                        help="with --space: run directory for checkpoints (default runs/<space>)")
+                        help="with --space: run directory for checkpoints (default runs/<space>, "
+                        "or runs/<space>-<cost models> with --hw)")
     parser.add_argument("--threads", type=int, help="torch threads for each trial")
     parser.add_argument("--device", help="where this worker's trials train: auto, cpu, cuda "
                         "or cuda:N (default: the space's train.device, else auto)")

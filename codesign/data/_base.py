@@ -1,8 +1,9 @@
 """The dataset registry and its two entry points: `dataset_info` and `load_dataset`.
 
 Costs are computed before any training, so a dataset's shape (`DatasetInfo`) must be known
-from its name and arguments alone, without reading a single file; `load_dataset` is the only
-place that touches the disk.
+from its name and arguments alone: registered datasets read no file for it, except an image
+folder whose arguments leave the shape open (it then reads the header of one image);
+`load_dataset` is the only place that reads the data.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class DatasetSpec:
     def info(self, **options: Any) -> DatasetInfo:
         raise NotImplementedError
 
+    def info_at(self, root: Path, root_origin: str, **options: Any) -> DatasetInfo:
+        """The shape under the data root `root`; only a dataset whose options may leave the
+        shape open looks at its files."""
+        return self.info(**options)
+
     def load(self, root: Path, root_origin: str, download: bool, seed: int) -> DatasetSplits:
         """The splits; subclasses add their `options` as keyword parameters."""
         raise NotImplementedError
@@ -93,17 +99,25 @@ def _options(name: str, spec: DatasetSpec, given: dict[str, Any]) -> dict[str, A
     return {**spec.options, **given}
 
 
-def dataset_info(name: str, **dataset_args: Any) -> DatasetInfo:
-    """Classes, channels and image size of `name` under `dataset_args`, read from no file.
+def _root(root: Any) -> tuple[Path, str]:
+    """The data root and where that choice came from (for error messages)."""
+    if root is None:
+        return default_data_root()
+    return Path(root).expanduser(), "given as root"
 
-    Accepts the same arguments as `load_dataset` (`root`, `download` and `seed` are ignored),
-    so a trial's `dataset_args` can be passed unchanged.
+
+def dataset_info(name: str, **dataset_args: Any) -> DatasetInfo:
+    """Classes, channels and image size of `name` under `dataset_args`, without loading it.
+
+    Accepts the same arguments as `load_dataset` (`download` and `seed` are ignored; `root`
+    matters only to an image folder that reads its shape from an image), so a trial's
+    `dataset_args` can be passed unchanged.
     """
     if names_user_code(name, DATASETS, DATASET_GROUP):
         return load_user_dataset(name, dict(dataset_args)).info
     spec = DATASETS.get(name)
     given = {k: v for k, v in dataset_args.items() if k not in LOADING_ARGS}
-    return spec.info(**_options(name, spec, given))
+    return spec.info_at(*_root(dataset_args.get("root")), **_options(name, spec, given))
 
 
 def load_dataset(name: str, **dataset_args: Any) -> DatasetSplits:
@@ -121,11 +135,7 @@ def load_dataset(name: str, **dataset_args: Any) -> DatasetSplits:
     download = bool(dataset_args.pop("download", False))
     seed = int(dataset_args.pop("seed", 0))
     options = _options(name, spec, dataset_args)
-    if root is None:
-        root_path, origin = default_data_root()
-    else:
-        root_path, origin = Path(root).expanduser(), "given as root"
-    return spec.load(root_path, origin, download, seed, **options)
+    return spec.load(*_root(root), download, seed, **options)
 
 
 def load_user_dataset(name: str, dataset_args: dict[str, Any]) -> DatasetSplits:

@@ -123,6 +123,15 @@ class AnnealingController:
         """(g_mu, g_s) for every layer at progress `tau`, without touching the quantizers."""
         return [layer_decays(tau, l, self.num_layers, self.anneal) for l in range(self.num_layers)]
 
+    def window_open(self, tau: float) -> bool:
+        """Some layer has not finished its annealing window at progress `tau`: its noise is
+        still on, so the hard-quantized network (what evaluation measures) lags the network
+        that trains, and its accuracy is expected to be low until the window closes."""
+        return any(
+            layer_progress(tau, layer, self.num_layers, self.anneal) < 1.0
+            for layer in range(self.num_layers)
+        )
+
     def step(self, tau: float) -> None:
         """Set every quantizer's noise for progress `tau` (clamped to [0, 1])."""
         tau = min(max(float(tau), 0.0), 1.0)

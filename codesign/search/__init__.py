@@ -30,6 +30,7 @@ from codesign.search.store import (
 from codesign.search.study import (
     SearchRequest,
     WorkerReport,
+    default_run_dir,
     prepare,
     run_search,
     run_worker,
@@ -45,6 +46,7 @@ __all__ = [
     "SearchRequest",
     "SearchSettings",
     "WorkerReport",
+    "default_run_dir",
     "export_trial",
     "load_study",
     "locate_study",

@@ -193,6 +193,63 @@ def test_imagefolder_without_test_folder_carves_all_three_splits(
     assert splits.test[0][0].shape == (1, IMAGE_SIZE, IMAGE_SIZE)
 
 
+def write_grey_pngs(folder: Path, counts: dict[str, int], classes: int, size: int) -> dict:
+    """`counts[split]` 8-bit greyscale PNGs per class under folder/split/c<k>/, each image a
+    constant grey level that encodes (split, class, index); returns the levels per split."""
+    from PIL import Image
+
+    levels: dict[str, list[tuple[int, int]]] = {}
+    level = 0
+    for split, count in counts.items():
+        levels[split] = []
+        for label in range(classes):
+            target = folder / split / f"c{label}"
+            target.mkdir(parents=True)
+            for index in range(count):
+                level += 1
+                Image.new("L", (size, size), color=level).save(target / f"{index}.png")
+                levels[split].append((level, label))
+    return levels
+
+
+def test_imagefolder_reads_train_val_test_folders_at_the_images_own_shape(
+    tmp_path: Path, no_network: None
+) -> None:
+    counts = {"train": 5, "val": 2, "test": 3}
+    levels = write_grey_pngs(tmp_path / "grey", counts, classes=3, size=16)
+    info = dataset_info("imagefolder", root=tmp_path, folder="grey")
+    assert info == DatasetInfo(num_classes=3, in_channels=1, image_size=16)
+    splits = load_dataset("imagefolder", root=tmp_path, folder="grey")
+    assert splits.info == info
+    # Grey levels rise from train to val to test, and normalisation keeps their order, so
+    # each split holds exactly its folder's images when its values follow the folder's.
+    previous = -float("inf")
+    for split in ("train", "val", "test"):
+        part = getattr(splits, split)
+        assert len(part) == 3 * counts[split]
+        seen = []
+        for index in range(len(part)):
+            image, label = part[index]
+            assert image.shape == (1, 16, 16)
+            assert torch.all(image == image[0, 0, 0])  # one grey level: not resampled
+            seen.append((float(image[0, 0, 0]), label))
+        seen.sort()
+        assert seen[0][0] > previous, split
+        assert [label for _, label in seen] == [label for _, label in sorted(levels[split])]
+        previous = seen[-1][0]
+
+
+def test_imagefolder_size_in_the_arguments_wins_over_the_images(
+    tmp_path: Path, no_network: None
+) -> None:
+    write_grey_pngs(tmp_path / "grey", {"train": 4}, classes=2, size=16)
+    splits = load_dataset("imagefolder", root=tmp_path, folder="grey", image_size=8,
+                          in_channels=3)
+    assert splits.info == DatasetInfo(num_classes=2, in_channels=3, image_size=8)
+    assert splits.train[0][0].shape == (3, 8, 8)
+    assert len(splits.val) == len(splits.test) == 1  # carved from train/: 10% of 8, at least 1
+
+
 def test_imagefolder_class_count_must_match_the_folders(data_root: tuple[Path, dict]) -> None:
     classes = expected("imagefolder", data_root).info.num_classes
     with pytest.raises(CodesignError, match=f"has {classes} class folders but num_classes=9"):
@@ -285,7 +342,10 @@ def test_cifar_files_with_wrong_checksums_are_refused(
         (lambda: load_dataset("svhn"), "unknown dataset 'svhn'; choose one of: "),
         (lambda: dataset_info("digits", crop=4),
          "dataset 'digits': dataset_args: unknown argument(s) ['crop']"),
-        (lambda: dataset_info("imagefolder"), "needs num_classes"),
+        (lambda: dataset_info("imagefolder", root="/nonexistent", num_classes=1,
+                              image_size=8, in_channels=3), "needs at least 2 classes"),
+        (lambda: dataset_info("imagefolder", root="/nonexistent"),
+         "or give num_classes, image_size and in_channels"),
         (lambda: load_dataset("digits", val_fraction=1.5), "val_fraction=1.5"),
     ],
 )

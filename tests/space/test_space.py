@@ -395,5 +395,5 @@ def test_a_missing_file_or_unknown_name_says_what_exists(tmp_path):
 def test_a_dataset_argument_problem_surfaces_when_layers_are_built(tmp_path):
     space = space_of(tmp_path, model="resnet20", dataset="imagefolder",
                      dataset_args={"image_size": 32})
-    with pytest.raises(CodesignError, match="needs num_classes"):
+    with pytest.raises(CodesignError, match="give num_classes, image_size and in_channels"):
         space.layer_names()

@@ -127,7 +127,9 @@ def plan(resources: Resources) -> tuple[int, int]:
     return workers, cpus
 
 
-@BACKENDS.register("ray")
+@BACKENDS.register(
+    "ray", "Ray Tune with OptunaSearch, each trial a Ray task with its own CPUs and GPUs"
+)
 def run_ray(
     storage_url: str,
     study_name: str,

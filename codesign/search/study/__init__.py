@@ -6,15 +6,15 @@ printing progress, and write the report; and `codesign worker`, which joins a st
 from codesign.search.study._baselines import enqueue_baselines, uniform_bits, uniform_params
 from codesign.search.study._progress import Progress
 from codesign.search.study._resume import ResumeReport, repair
-from codesign.search.study._run import DEFAULT_RUNS_DIR, SearchRequest, prepare, run_search
+from codesign.search.study._run import SearchRequest, default_run_dir, prepare, run_search
 from codesign.search.study._worker import WorkerReport, run_worker
 
 __all__ = [
-    "DEFAULT_RUNS_DIR",
     "Progress",
     "ResumeReport",
     "SearchRequest",
     "WorkerReport",
+    "default_run_dir",
     "enqueue_baselines",
     "prepare",
     "repair",

@@ -8,6 +8,7 @@ until it holds the requested number of finished trials, whatever backend ran the
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,16 @@ if TYPE_CHECKING:
     from codesign.space import SearchSpace
 
 DEFAULT_RUNS_DIR = Path("runs")
+
+
+def default_run_dir(space_name: str, hw: list[str]) -> Path:
+    """`runs/<space>`, or `runs/<space>-<cost models>` for a search with `--hw`: a search of
+    other objectives gets its own folder instead of being refused by the first one's."""
+    if not hw:
+        return DEFAULT_RUNS_DIR / space_name
+    names = [Path(item).stem if item.endswith((".yaml", ".yml")) else item for item in hw]
+    label = re.sub(r"[^\w.+-]+", "_", "+".join(names))
+    return DEFAULT_RUNS_DIR / f"{space_name}-{label}"
 
 
 @dataclass
@@ -112,7 +123,7 @@ def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
     for name in hw:
         get_cost_model(name)
     _check_metrics(space, objectives)
-    run_dir = (request.out or DEFAULT_RUNS_DIR / space.name).resolve()
+    run_dir = (request.out or default_run_dir(space.name, request.hw)).resolve()
     check_output_folder(run_dir, "--out")
     storage_url = request.storage or storage_from_env() or default_storage_url(run_dir)
     manifest = Manifest(storage=storage_url, study=request.study or space.name)

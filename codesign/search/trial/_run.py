@@ -107,7 +107,15 @@ def run_trial(
     else:
         out_dir = _checkpoint_dir(settings, trial.number)
         stopper = _stopper(trial, settings, cfg, costs)
-        result = train_trial(cfg, out_dir=out_dir, on_epoch=stopper, num_threads=num_threads,
+
+        def on_epoch(metrics: dict[str, Any]) -> bool:
+            trial.set_user_attr(Key.LATEST_EPOCH, {
+                "epoch": metrics["epoch"], "epochs": cfg.train.epochs,
+                "val_accuracy": metrics["val_accuracy"], "annealing": metrics["annealing"],
+            })  # read by the progress display of whoever watches the study
+            return stopper(metrics) if stopper is not None else False
+
+        result = train_trial(cfg, out_dir=out_dir, on_epoch=on_epoch, num_threads=num_threads,
                              device=device)
         if stopper is not None and stopper.reason and result.status == Status.STOPPED:
             result.reason = stopper.reason
