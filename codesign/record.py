@@ -45,6 +45,8 @@ class Key:
     SECONDS = "seconds"
     CHECKPOINT = "checkpoint"  # folder holding model.pt
     CURVES = "curves"  # per-epoch metrics
+    # {epoch: best val accuracy so far}, each epoch from the annealing window's end (MO-ASHA)
+    ACCURACY_BY_EPOCH = "accuracy_by_epoch"
     CAPACITY_2SED = "capacity_2sed"
     CAPACITY_SECONDS = "capacity_seconds"
     # Written by the search's machinery.

@@ -79,7 +79,7 @@ class ParetoStopper:
             return False
         number, accuracy = found
         self.reason = (
-            f"stopped after epoch {epoch}: at most {bound:.4f} accuracy reachable, trial "
+            f"pareto: stopped after epoch {epoch}: at most {bound:.4f} accuracy reachable, trial "
             f"{number} has {accuracy:.4f} at no higher cost"
         )
         return True
