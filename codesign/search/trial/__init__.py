@@ -6,14 +6,7 @@ failure rule (`attempt`) and the early-stop rules (`STOPPERS`: the Pareto-aware 
 MO-ASHA) are exported for the backends, the re-scoring and the tests.
 """
 
-from codesign.search.trial._asha import (
-    ETA,
-    AshaStopper,
-    epsilon_net,
-    promotion_order,
-    promotions,
-    rung_epochs,
-)
+from codesign.search.trial._asha import AshaStopper, epsilon_net, promotions, rung_epochs
 from codesign.search.trial._early_stop import (
     ParetoStopper,
     dominating_trial,
@@ -39,7 +32,6 @@ from codesign.search.trial._stoppers import DEFAULT_STOPPER, STOPPERS, Stopper, 
 
 __all__ = [
     "DEFAULT_STOPPER",
-    "ETA",
     "MAX_FAILURES_IN_A_ROW",
     "STOPPERS",
     "AshaStopper",
@@ -56,7 +48,6 @@ __all__ = [
     "objective_values",
     "trial_device",
     "optimistic_accuracy",
-    "promotion_order",
     "promotions",
     "record_failure",
     "run_stored_trial",

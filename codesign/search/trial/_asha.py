@@ -3,11 +3,12 @@
 A trial's rungs sit at epochs first * eta^k below its last epoch (eta = 3), `first` being the
 first epoch past its annealing window: until the window closes its hard-quantized accuracy
 says little about where it ends (on digits, trials whose window ends at 0.8 of training sit
-near 0.5 after epoch 1 of 3 and end near 0.98). From that epoch on a trial records its best
-hard-quantized validation accuracy so far after every epoch (trial user attribute
-`accuracy_by_epoch`, which every worker and Ray task reads from the shared storage). At a
-rung it continues only if it is among the top ceil(n / eta) of the n trials with a record at
-that epoch, ranked by non-dominated sorting over (accuracy there, each cost). The front that
+between 0.1 and 0.5 after epoch 1 of 3 and end near 0.98; docs/benchmarks.md). From that
+epoch on a trial records its best hard-quantized validation accuracy so far after every
+epoch (trial user attribute `accuracy_by_epoch`, which every worker and Ray task reads from
+the shared storage). At a rung it continues only if it is among the top ceil(n / eta) of the
+n trials with a record at that epoch, ranked by non-dominated sorting over (accuracy there,
+each cost). The front that
 straddles the cut is ordered by the epsilon-net of Salinas et al. (ICLR 2021 NAS workshop),
 the tie-break MO-ASHA's paper uses: start from the front's most accurate trial, then take
 the trial farthest (Euclidean, objectives scaled to [0, 1] over the rung) from those already
