@@ -49,6 +49,8 @@ class Key:
     CHECKPOINT = "checkpoint"  # folder holding model.pt
     CURVES = "curves"  # per-epoch metrics (`annealing`: the window was still open)
     LATEST_EPOCH = "latest_epoch"  # while training: {epoch, epochs, val_accuracy, annealing}
+    # {epoch: best val accuracy so far}, each epoch from the annealing window's end (MO-ASHA)
+    ACCURACY_BY_EPOCH = "accuracy_by_epoch"
     CAPACITY_2SED = "capacity_2sed"
     CAPACITY_SECONDS = "capacity_seconds"
     # Written by the search's machinery.

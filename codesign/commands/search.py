@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from codesign.search import BACKENDS, SAMPLERS
+from codesign.search import BACKENDS, DEFAULT_STOPPER, SAMPLERS, STOPPERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,9 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--capacity", type=int, default=0, metavar="SAMPLES",
                         help="also record each trial's lower 2sED (capacity_2sed) from this "
                         "many input samples (default 0: off)")
-    parser.add_argument("--early-stop", action="store_true",
-                        help="stop a trial once a finished trial beats its optimistic final "
-                        "accuracy at no higher cost (Pareto-aware; after the annealing window)")
+    parser.add_argument("--early-stop", nargs="?", const=DEFAULT_STOPPER, choices=STOPPERS.names(),
+                        metavar="RULE",
+                        help="stop hopeless trials after their annealing window: 'pareto' once "
+                        "a finished trial beats a trial's optimistic final accuracy at no higher "
+                        "cost; 'asha' (MO-ASHA) at rungs of the epochs unless in the top third "
+                        f"by non-dominated rank (bare --early-stop: {DEFAULT_STOPPER})")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
                         help="do not start a new study with the uniform-precision configs "
                         "(highest, median and lowest bits)")

@@ -36,10 +36,13 @@ from codesign.search.study import (
     run_worker,
     uniform_bits,
 )
+from codesign.search.trial import DEFAULT_STOPPER, STOPPERS
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_STOPPER",
     "SAMPLERS",
+    "STOPPERS",
     "Manifest",
     "Resources",
     "SearchReport",

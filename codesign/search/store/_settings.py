@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # Keys of `SearchSettings.extra`: optional per-trial behaviour, stored only when asked for.
 CAPACITY_SAMPLES = "capacity_samples"
 EARLY_STOP = "early_stop"
+# What studies stored before the rules had names (`early_stop: true`) meant.
+_LEGACY_EARLY_STOP = "pareto"
 ALWAYS_SCORED = ("generic",)
 # The metrics a cost model named with `--hw NAME` contributes to the objectives.
 _PREFERRED_METRICS = (("latency_s", "energy_pj"), ("bops", "model_size_bytes"))
@@ -51,6 +53,12 @@ class SearchSettings:
         return [Objective(**o) for o in self.objectives]
 
     @property
+    def early_stop(self) -> str | None:
+        """The early-stop rule (`--early-stop`), or None when every trial runs every epoch."""
+        rule = self.extra.get(EARLY_STOP)
+        return str(rule) if rule else None
+
+    @property
     def columns(self) -> list[str]:
         return [o.column for o in self.objective_list]
 
@@ -59,7 +67,12 @@ class SearchSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchSettings:
-        return cls(**data)
+        extra = dict(data.get("extra") or {})
+        if extra.get(EARLY_STOP) is True:
+            extra[EARLY_STOP] = _LEGACY_EARLY_STOP
+        elif EARLY_STOP in extra and not extra[EARLY_STOP]:
+            del extra[EARLY_STOP]
+        return cls(**{**data, "extra": extra})
 
     def save(self, study: optuna.Study) -> None:
         study.set_user_attr(Key.SETTINGS, self.to_dict())

@@ -80,7 +80,7 @@ class SearchRequest:
     out: Path | None = None
     baselines: bool = True
     capacity_samples: int = 0
-    early_stop: bool = False
+    early_stop: str | None = None  # an early-stop rule (`STOPPERS`): "pareto" or "asha"
     device: str | None = None
 
     def check(self) -> None:
@@ -100,6 +100,10 @@ class SearchRequest:
         if self.address and self.backend != "ray":
             raise CodesignError("--address names a Ray cluster; add --backend ray")
         SAMPLERS.get(self.sampler)
+        if self.early_stop is not None:
+            from codesign.search.trial import STOPPERS
+
+            STOPPERS.get(self.early_stop)
 
 
 def prepare(request: SearchRequest) -> tuple[Manifest, SearchSettings, Path]:
@@ -193,13 +197,13 @@ def _check_run_dir(run_dir: Path, manifest: Manifest) -> None:
         raise CodesignError(f"{says}, but that storage holds no such study; {fix}")
 
 
-def _extra(request: SearchRequest) -> dict[str, int | bool]:
+def _extra(request: SearchRequest) -> dict[str, int | str]:
     """Optional per-trial behaviour, stored only when asked for."""
-    extra: dict[str, int | bool] = {}
+    extra: dict[str, int | str] = {}
     if request.capacity_samples:
         extra[CAPACITY_SAMPLES] = request.capacity_samples
     if request.early_stop:
-        extra[EARLY_STOP] = True
+        extra[EARLY_STOP] = request.early_stop
     return extra
 
 

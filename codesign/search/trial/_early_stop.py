@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 # Epochs of validation history whose best gain is extrapolated.
 GAIN_WINDOW = 2
+# Accuracies are ratios of counts whose float sums differ in the last bits; closer than this
+# is a tie, never "strictly more accurate".
+ACCURACY_TIE = 1e-9
 
 
 def optimistic_accuracy(history: list[float], epochs_left: int) -> float:
@@ -44,7 +47,7 @@ def dominating_trial(
     """The first finished (number, accuracy, costs) that costs no more on every cost (all
     minimised) and is strictly more accurate than `accuracy_bound`, or None."""
     for number, accuracy, their_costs in finished:
-        if accuracy > accuracy_bound and all(
+        if accuracy > accuracy_bound + ACCURACY_TIE and all(
             t <= c for t, c in zip(their_costs, costs, strict=True)
         ):
             return number, accuracy
@@ -79,7 +82,7 @@ class ParetoStopper:
             return False
         number, accuracy = found
         self.reason = (
-            f"stopped after epoch {epoch}: at most {bound:.4f} accuracy reachable, trial "
+            f"pareto: stopped after epoch {epoch}: at most {bound:.4f} accuracy reachable, trial "
             f"{number} has {accuracy:.4f} at no higher cost"
         )
         return True

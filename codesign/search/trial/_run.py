@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 from codesign.record import Key, Status
-from codesign.search.store import CAPACITY_SAMPLES, EARLY_STOP, SearchSettings
-from codesign.search.trial._early_stop import ParetoStopper, first_epoch
+from codesign.search.store import CAPACITY_SAMPLES, SearchSettings
 from codesign.search.trial._scoring import (
     constraint_values,
     objective_values,
     score,
     within_budgets,
 )
+from codesign.search.trial._stoppers import make_stopper
 
 if TYPE_CHECKING:
     import optuna
@@ -106,7 +106,7 @@ def run_trial(
         accuracy = None
     else:
         out_dir = _checkpoint_dir(settings, trial.number)
-        stopper = _stopper(trial, settings, cfg, costs)
+        stopper = make_stopper(trial, settings, cfg, costs)
 
         def on_epoch(metrics: dict[str, Any]) -> bool:
             trial.set_user_attr(Key.LATEST_EPOCH, {
@@ -149,17 +149,6 @@ def precision_by_layer(cfg: TrialConfig) -> dict[str, str]:
               f"a {precision_label(q.a_bits, q.a_format)}"
         for name, q in cfg.layers.items()
     }
-
-
-def _stopper(trial: optuna.Trial, settings: SearchSettings, cfg: TrialConfig,
-             costs: dict[str, dict[str, float]]) -> ParetoStopper | None:
-    """The Pareto-aware early stop, when the search asked for it."""
-    if not settings.extra.get(EARLY_STOP):
-        return None
-    return ParetoStopper(
-        study=trial.study, objectives=settings.objective_list, costs=costs,
-        epochs=cfg.train.epochs, first_epoch=first_epoch(cfg.train.epochs, cfg.anneal.end),
-    )
 
 
 def _capacity(cfg: TrialConfig, settings: SearchSettings, device: str | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Pareto-aware early stopping: the bound, the dominance rule, and a search that uses it."""
+"""Early stopping: the rules by name, the Pareto-aware bound and dominance rule, and a search
+that uses it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
+from codesign.cli import build_parser
+from codesign.errors import CodesignError
 from codesign.objective import ACCURACY, Objective
 from codesign.record import Key, Status
-from codesign.search import Manifest, SearchRequest, load_study, prepare, run_search
+from codesign.search import (
+    DEFAULT_STOPPER,
+    STOPPERS,
+    Manifest,
+    SearchRequest,
+    SearchSettings,
+    load_study,
+    prepare,
+    run_search,
+)
 from codesign.search.trial import (
     ParetoStopper,
     dominating_trial,
@@ -18,6 +30,25 @@ from codesign.search.trial import (
 from codesign.testing import write_space
 
 OBJECTIVES = [Objective(ACCURACY, "max"), Objective("bops", "min", "generic")]
+
+
+def test_early_stop_names_a_rule_and_a_bare_flag_takes_the_default():
+    assert STOPPERS.names() == ["asha", "pareto"] and DEFAULT_STOPPER in STOPPERS
+    parse = build_parser().parse_args
+    assert parse(["search"]).early_stop is None
+    assert parse(["search", "--early-stop"]).early_stop == DEFAULT_STOPPER
+    assert parse(["search", "--early-stop", "asha"]).early_stop == "asha"
+    with pytest.raises(CodesignError, match="unknown early-stop rule 'hyperband'; choose one"):
+        SearchRequest(early_stop="hyperband").check()
+
+
+@pytest.mark.parametrize("stored, rule", [(True, "pareto"), (False, None), ("asha", "asha")])
+def test_a_study_stored_before_rules_had_names_reads_as_the_pareto_rule(stored, rule):
+    data = {"space": {}, "space_source": "s", "objectives": [], "hw": [], "sampler": "tpe",
+            "seed": 0, "extra": {"early_stop": stored, "capacity_samples": 4}}
+    settings = SearchSettings.from_dict(data)
+    assert settings.early_stop == rule
+    assert settings.extra == ({"capacity_samples": 4} | ({"early_stop": rule} if rule else {}))
 
 
 def test_optimistic_accuracy_extrapolates_the_best_recent_gain():
@@ -33,6 +64,10 @@ def test_only_a_cheaper_or_equal_and_strictly_better_trial_dominates():
     assert dominating_trial(finished, [9.0, 5.0], accuracy_bound=0.9) == (2, 0.97)
     assert dominating_trial(finished, [9.0, 5.0], accuracy_bound=0.97) is None
     assert dominating_trial(finished, [7.0, 9.0], accuracy_bound=0.5) is None
+    # 357/359 reached by two float paths that differ in the last bit is a tie, not a win.
+    tied = 357 / 359 - 1e-16
+    assert 357 / 359 > tied
+    assert dominating_trial([(0, 357 / 359, [8.0, 5.0])], [9.0, 5.0], tied) is None
 
 
 def _study_with(accuracy: float, bops: float, feasible: bool = True) -> optuna.Study:
@@ -82,7 +117,7 @@ def test_search_stops_a_hopeless_trial_and_keeps_its_best_checkpoint(tmp_path):
         anneal={"noise": "normal", "end": 0.5},
     )
     out = tmp_path / "run"
-    request = SearchRequest(space=str(space), trials=2, out=out, early_stop=True)
+    request = SearchRequest(space=str(space), trials=2, out=out, early_stop="pareto")
     manifest, _, _ = prepare(request)
     study = load_study(manifest)
     study.enqueue_trial({"train.lr": 3.0e-3})
@@ -92,6 +127,7 @@ def test_search_stops_a_hopeless_trial_and_keeps_its_best_checkpoint(tmp_path):
     assert good.user_attrs[Key.STATUS] == Status.OK and good.user_attrs[Key.EPOCHS] == 4
     attrs = hopeless.user_attrs
     assert attrs[Key.STATUS] == Status.STOPPED and attrs[Key.EPOCHS] == 2
+    assert attrs[Key.REASON].startswith("pareto: stopped after epoch 2")
     assert f"trial {good.number} has" in attrs[Key.REASON]
     assert attrs[Key.VAL_ACCURACY] < good.user_attrs[Key.VAL_ACCURACY]
     assert hopeless.values[0] == attrs[Key.VAL_ACCURACY]
