@@ -8,6 +8,7 @@ objectives, adds the Pareto columns itself, and leaves its input untouched.
 from codesign.report._html import write_pareto_html
 from codesign.report._panels import Panel, build_panels
 from codesign.report._png import write_pareto_png
+from codesign.report._sensitivity import write_sensitivity_figure
 from codesign.report._tables import (
     accuracy_objective,
     bits_string,
@@ -35,5 +36,6 @@ __all__ = [
     "write_pareto_html",
     "write_pareto_png",
     "write_report",
+    "write_sensitivity_figure",
     "write_trials_csv",
 ]

@@ -160,12 +160,12 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
     if Key.TEST_ACCURACY in front.columns and Key.TEST_ACCURACY not in values:
         values.insert(1, Key.TEST_ACCURACY)
     shown = front if max_rows is None else front.head(max_rows)
-    columns = [("", "<"), ("trial", ">")] + [(c, ">") for c in values]
+    columns = [("", "<"), ("trial", ">"), ("from", "<")] + [(c, ">") for c in values]
     if shown[BITS_COLUMN].astype(bool).any():
         columns.append((BITS_COLUMN, "<"))
     rows = [[name for name, _ in columns]]
     for _, row in shown.iterrows():
-        cells = ["*" if row["knee"] else "", str(row.get("number", ""))]
+        cells = ["*" if row["knee"] else "", str(row.get("number", "")), trial_origin(row)]
         cells += [_number(row[c], c) for c in values]
         rows.append(cells + [row[BITS_COLUMN]][: len(columns) - len(cells)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
@@ -180,6 +180,17 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
         lines.append(f"... and {len(front) - len(shown)} more on the front (see pareto.csv)")
     lines.append("* knee of the front")
     return "\n".join(lines)
+
+
+def trial_origin(row: pd.Series | dict[str, Any]) -> str:
+    """Where a trial came from: `uniform` (a queued baseline), `seed` (the sensitivity
+    integer program), `retry` (a crashed trial rerun) or `sampler`."""
+    for key, label in ((Key.BASELINE_BITS, "uniform"), (Key.SEED_BUDGET, "seed"),
+                       (Key.RETRY_OF, "retry")):
+        value = row.get(key)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return label
+    return "sampler"
 
 
 def _number(value: Any, column: str) -> str:
