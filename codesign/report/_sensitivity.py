@@ -33,9 +33,11 @@ def write_sensitivity_figure(table: pd.DataFrame, path: str | Path, dpi: int = 1
         part = table[table["tensor"] == tensor]
         precisions = sorted(set(part["precision"]), key=_order)
         grid = np.full((len(layers), len(precisions)), np.nan)
-        for row in part.itertuples():
-            value = max(float(row.sensitivity), _FLOOR)
-            grid[layers.index(row.layer), precisions.index(row.precision)] = np.log10(value)
+        for layer, precision, value in zip(part["layer"], part["precision"],
+                                           part["sensitivity"].to_numpy(dtype=float),
+                                           strict=True):
+            grid[layers.index(layer), precisions.index(precision)] = np.log10(max(value,
+                                                                                  _FLOOR))
         image = ax.imshow(grid, aspect="auto", cmap="viridis")
         ax.set_xticks(range(len(precisions)), precisions, rotation=45, ha="right")
         ax.set_yticks(range(len(layers)), layers)

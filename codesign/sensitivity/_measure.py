@@ -19,7 +19,7 @@ configuration that the integer program minimises.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,7 +112,7 @@ def measure_sensitivity(
     model: nn.Module,
     inputs: torch.Tensor,
     targets: torch.Tensor,
-    precisions: dict[str, dict[str, Iterable[tuple[str, int]]]],
+    precisions: Mapping[str, Mapping[str, Iterable[tuple[str, int]]]],
     samples: int = 32,
     seed: int = 0,
 ) -> Sensitivity:

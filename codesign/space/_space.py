@@ -163,7 +163,7 @@ class SearchSpace:
 
     # ---- configurations -----------------------------------------------------------------
     def sample(
-        self, trial: optuna.Trial, epochs: int | None = None, seed: int | None = None
+        self, trial: optuna.trial.BaseTrial, epochs: int | None = None, seed: int | None = None
     ) -> TrialConfig:
         """Define-by-run: suggest every searchable field through `trial`."""
 

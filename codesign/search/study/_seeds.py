@@ -37,7 +37,7 @@ from codesign.record import Key
 if TYPE_CHECKING:
     import optuna
 
-    from codesign.config import LayerQuant, TrialConfig
+    from codesign.config import LayerQuant
     from codesign.objective import Objective
     from codesign.search.store import SearchSettings
     from codesign.sensitivity import Sensitivity
@@ -256,7 +256,7 @@ def _within_constraints(space: SearchSpace, seed: Seed) -> bool:
 
     from codesign.search.trial import constraint_values, score, within_budgets
 
-    cfg: TrialConfig = space.sample(optuna.trial.FixedTrial(seed.params))
+    cfg = space.sample(optuna.trial.FixedTrial(seed.params))
     costs, refusals = score(cfg, space.cost_models)
     return within_budgets(constraint_values(space, costs, refusals))
 
