@@ -11,9 +11,10 @@ W_l is the layer's weight (n_Wl elements), X_l its input on a calibration batch 
 elements, the batch included), H the Hessian of the batch's mean cross-entropy, its traces by
 Hutchinson's estimator (`_hutchinson.py`) and Q_p the quantizer a trial would use (the same
 grid and error-minimising quantum, per tensor; activations calibrated on the batch, signed or
-unsigned as the trial's quantizer decides). A negative trace estimate (a non-convex
-direction) counts as 0. The sum over layers of Omega_w + Omega_a is the sensitivity of a
-configuration that the integer program minimises.
+unsigned as the trial's quantizer decides). A trace estimate below its standard error (not
+told apart from zero, or negative: a non-convex direction) counts as its standard error, so
+no layer looks free to quantize on the strength of a noisy estimate. The sum over layers of
+Omega_w + Omega_a is the sensitivity of a configuration that the integer program minimises.
 """
 
 from __future__ import annotations
@@ -56,13 +57,18 @@ class LayerSensitivity:
 
     def weight_term(self, fmt: str, bits: int) -> float:
         """Omega_w: expected loss increase from quantizing the weight at (fmt, bits)."""
-        return max(self.weight_trace, 0.0) / self.weight_elements * self.weight_error[
-            precision_key(fmt, bits)]
+        return _floored(self.weight_trace, self.weight_trace_stderr) / self.weight_elements * (
+            self.weight_error[precision_key(fmt, bits)])
 
     def input_term(self, fmt: str, bits: int) -> float:
         """Omega_a: expected loss increase from quantizing the input at (fmt, bits)."""
-        return max(self.input_trace, 0.0) / self.input_elements * self.input_error[
-            precision_key(fmt, bits)]
+        return _floored(self.input_trace, self.input_trace_stderr) / self.input_elements * (
+            self.input_error[precision_key(fmt, bits)])
+
+
+def _floored(trace: float, stderr: float) -> float:
+    """The trace used in a term: at least its standard error (see the module doc)."""
+    return max(trace, stderr)
 
 
 @dataclass

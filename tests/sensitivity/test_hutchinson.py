@@ -3,6 +3,7 @@ input, with the error it states against the exact standard error."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -85,5 +86,6 @@ def test_quantization_error_falls_with_bits_and_the_terms_follow():
     errors = [found.weight_error[f"{fmt}:{bits}"] for fmt, bits in options]
     assert errors == sorted(errors) and errors[0] > 0
     assert found.input_error["float:32"] == 0.0
-    assert found.weight_term("int", 2) == (max(found.weight_trace, 0) / found.weight_elements
-                                           * found.weight_error["int:2"])
+    trace = max(found.weight_trace, found.weight_trace_stderr)
+    assert found.weight_term("int", 2) == pytest.approx(
+        trace / found.weight_elements * found.weight_error["int:2"])
