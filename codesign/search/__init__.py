@@ -24,6 +24,7 @@ from codesign.search.store import (
 from codesign.search.study import (
     SearchRequest,
     WorkerReport,
+    pick_seeds,
     prepare,
     run_search,
     run_worker,
@@ -44,6 +45,7 @@ __all__ = [
     "locate_study",
     "open_storage",
     "parse_hw",
+    "pick_seeds",
     "prepare",
     "report_study",
     "run_search",

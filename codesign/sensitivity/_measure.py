@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
@@ -89,8 +89,10 @@ class Sensitivity:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sensitivity:
+        """Read `to_dict`'s mapping back; other keys stored beside it are left out."""
         layers = [LayerSensitivity(**item) for item in data["layers"]]
-        return cls(**{**data, "layers": layers})
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "layers": layers})
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per (layer, tensor, precision): the sensitivity table."""

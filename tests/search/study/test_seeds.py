@@ -10,8 +10,7 @@ import pytest
 
 from codesign.errors import CodesignError
 from codesign.record import Key
-from codesign.search import Manifest, SearchRequest, load_study, run_search
-from codesign.search.study._seeds import pick_seeds
+from codesign.search import Manifest, SearchRequest, load_study, pick_seeds, run_search
 from codesign.sensitivity import Sensitivity
 from codesign.space import load_space
 from codesign.testing import write_space
