@@ -8,7 +8,7 @@ from codesign.search.study._baselines import enqueue_baselines, uniform_bits, un
 from codesign.search.study._progress import Progress
 from codesign.search.study._resume import ResumeReport, repair
 from codesign.search.study._run import DEFAULT_RUNS_DIR, SearchRequest, prepare, run_search
-from codesign.search.study._seeds import Seed, pick_seeds, seed_study
+from codesign.search.study._seeds import Seed, layer_options, pick_seeds, seed_study
 from codesign.search.study._worker import WorkerReport, run_worker
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Seed",
     "WorkerReport",
     "enqueue_baselines",
+    "layer_options",
     "pick_seeds",
     "prepare",
     "repair",

@@ -62,3 +62,29 @@ def test_seed_counts_are_checked(tmp_path):
         load_space(str(write_space(tmp_path, search={"seeds": -1})))
     with pytest.raises(CodesignError, match="--seeds"):
         SearchRequest(seeds=-2).check()
+
+
+def test_every_offered_precision_samples_to_itself():
+    """The options the integer program chooses from are exactly what sampling can draw."""
+    import optuna
+
+    from codesign.search.study import layer_options
+
+    space = load_space("digits_cnn")
+    options = layer_options(space)
+    assert [len(options[n]) for n in space.layer_names()] == [1, 12 * 6, 12 * 6, 1]
+    defaults = space.fixed_config()
+    for name, pairs in options.items():
+        for w, a in pairs:
+            params = {**w.params, **a.params}
+            others = {k: v for k, v in _default(space).items() if not k.startswith(name + ".")}
+            quant = space.sample(optuna.trial.FixedTrial({**others, **params})).layers[name]
+            assert (quant.w_format, quant.w_bits, quant.a_format, quant.a_bits) == (
+                w.fmt, w.bits, a.fmt, a.bits)
+            assert quant.estimator == defaults.layers[name].estimator
+
+
+def _default(space) -> dict:
+    from codesign.search.study import uniform_params
+
+    return uniform_params(space, 8)
