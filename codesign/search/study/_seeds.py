@@ -93,7 +93,7 @@ def measure_space(space: SearchSpace, weights: str | None, seed: int,
     inputs = torch.stack([torch.as_tensor(x) for x, _ in picked]).float()
     targets = torch.as_tensor([int(y) for _, y in picked])
     precisions = {
-        name: {role: {(p.fmt, p.bits) for p in found} for role, found in
+        name: {role: [(p.fmt, p.bits) for p in found] for role, found in
                space.layer_precisions(name).items()}
         for name in space.layer_names()
     }
