@@ -58,18 +58,20 @@ class Key:
     NODE = "node"  # where it ran (host:pid or a Ray node id)
     RETRY_OF = "retry_of"  # the trial number it reruns after its worker died
     BASELINE_BITS = "baseline_bits"  # a uniform-precision baseline's bits
+    SEED_BUDGET = "seed_budget"  # a sensitivity seed's budget of the first cost objective
     # Study attributes.
     SETTINGS = "codesign.search"  # `SearchSettings` as a mapping
     BUDGET = "codesign.trials"  # finished trials the workers of a study aim for
     FLOAT_REFERENCE = "codesign.float_reference"  # the float network the trials start from
     RESCORED = "codesign.rescored"  # cost models `codesign pareto --hw` re-scored it with
+    SENSITIVITY = "codesign.sensitivity"  # per-layer sensitivity and the seeds' budgets
 
 
 # The per-trial attributes a trial table shows as columns, in order.
 TABLE_KEYS = (
     Key.STATUS, Key.REASON, Key.VAL_ACCURACY, Key.TEST_ACCURACY, Key.SECONDS, Key.EPOCHS,
-    Key.BEST_EPOCH, Key.CHECKPOINT, Key.RETRY_OF, Key.BASELINE_BITS, Key.CAPACITY_2SED,
-    Key.CAPACITY_SECONDS,
+    Key.BEST_EPOCH, Key.CHECKPOINT, Key.RETRY_OF, Key.BASELINE_BITS, Key.SEED_BUDGET,
+    Key.CAPACITY_2SED, Key.CAPACITY_SECONDS,
 )
 # The headline attributes an exported trial's result.json repeats.
 RESULT_KEYS = (

@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "a finished trial beats a trial's optimistic final accuracy at no higher "
                         "cost; 'asha' (MO-ASHA) at rungs of the epochs unless in the top third "
                         f"by non-dominated rank (bare --early-stop: {DEFAULT_STOPPER})")
+    parser.add_argument("--seeds", type=int, metavar="K",
+                        help="start a new study with K configurations an integer program picks "
+                        "from per-layer sensitivities (Hessian trace x quantization error) at "
+                        "K cost budgets, after the baselines; 0: off (default: the space's "
+                        "search.seeds)")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
                         help="do not start a new study with the uniform-precision configs "
                         "(highest, median and lowest bits)")
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         gpus_per_trial=args.gpus_per_trial, storage=args.storage, study=args.study,
         out=args.out, capacity_samples=args.capacity,
         early_stop=args.early_stop, baselines=args.baselines, device=args.device,
+        seeds=args.seeds,
     )
     report = run_search(request)
     print_report(report)
@@ -82,5 +88,10 @@ def print_report(report) -> None:
     print()
     print(report.table)
     print(f"hypervolume (normalised): {report.hypervolume:.4f}")
+    seeds = report.summary()["seeds"]
+    if seeds:
+        on_front = [n for n in seeds if n in report.front]
+        print(f"sensitivity seeds (integer program): trials {', '.join(map(str, seeds))}; "
+              f"on the front: {', '.join(map(str, on_front)) or 'none'}")
     for kind, path in report.paths.items():
         print(f"{kind:>8s}: {path}")

@@ -16,6 +16,7 @@ from codesign.report._layers import (
 )
 from codesign.report._panels import Panel, build_panels, grid_shape
 from codesign.report._png import pareto_figure, write_pareto_png
+from codesign.report._sensitivity import write_sensitivity_figure
 from codesign.report._tables import (
     accuracy_objective,
     bits_string,
@@ -54,5 +55,6 @@ __all__ = [
     "write_pareto_html",
     "write_pareto_png",
     "write_report",
+    "write_sensitivity_figure",
     "write_trials_csv",
 ]

@@ -31,6 +31,8 @@ _LAYER_COLUMN = re.compile(r"^cfg\.layers\.(?P<layer>.+)\.(?P<field>[wa]_(?:bits
 # Formats whose letter says more than their bit count (ternary and int2 are both 2 bits).
 _FORMAT_LETTERS = {"float": "f", "binary": "b", "ternary": "t"}
 _BOOL_COLUMNS = (Key.FEASIBLE, "on_front", "knee")
+# The attribute that marks a queued trial, and the summary's `from` label for it.
+_ORIGINS = ((Key.BASELINE_BITS, "uniform"), (Key.SEED_BUDGET, "seed"), (Key.RETRY_OF, "retry"))
 
 
 def accuracy_objective(objectives: Iterable[Any]) -> Objective:
@@ -168,8 +170,9 @@ def read_trials_csv(path: str | Path) -> pd.DataFrame:
 
 
 def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | None = 30) -> str:
-    """Plain-text table of the front, best accuracy first: trial, the objective columns (and
-    `test_accuracy` when recorded), and the per-layer bits; `*` marks the knee. A header line
+    """Plain-text table of the front, best accuracy first: trial, where it came from (in a
+    search's table: `trial_origin`), the objective columns (and `test_accuracy` when
+    recorded), and the per-layer bits; `*` marks the knee. A header line
     counts the trials, the front and the trials that could not be ranked."""
     parsed = as_objectives(objectives)
     full = report_frame(df, parsed)
@@ -192,12 +195,14 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
     if Key.TEST_ACCURACY in front.columns and Key.TEST_ACCURACY not in values:
         values.insert(1, Key.TEST_ACCURACY)
     shown = front if max_rows is None else front.head(max_rows)
-    columns = [("", "<"), ("trial", ">")] + [(c, ">") for c in values]
+    origins = any(key in front.columns for key, _ in _ORIGINS)
+    columns = [("", "<"), ("trial", ">")] + [("from", "<")] * origins + [(c, ">") for c in values]
     if shown[BITS_COLUMN].astype(bool).any():
         columns.append((BITS_COLUMN, "<"))
     rows = [[name for name, _ in columns]]
     for _, row in shown.iterrows():
         cells = ["*" if row["knee"] else "", str(row.get("number", ""))]
+        cells += [trial_origin(row)] * origins
         cells += [_number(row[c], c) for c in values]
         rows.append(cells + [row[BITS_COLUMN]][: len(columns) - len(cells)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
@@ -212,6 +217,16 @@ def summary_table(df: pd.DataFrame, objectives: Iterable[Any], max_rows: int | N
         lines.append(f"... and {len(front) - len(shown)} more on the front (see pareto.csv)")
     lines.append("* knee of the front")
     return "\n".join(lines)
+
+
+def trial_origin(row: pd.Series | dict[str, Any]) -> str:
+    """Where a trial came from: `uniform` (a queued baseline), `seed` (the sensitivity
+    integer program), `retry` (a crashed trial rerun) or `sampler`."""
+    for key, label in _ORIGINS:
+        value = row.get(key)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return label
+    return "sampler"
 
 
 def _number(value: Any, column: str) -> str:

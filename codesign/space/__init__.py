@@ -16,12 +16,13 @@ from codesign.space._choice import Choice
 from codesign.space._load import load_space, shipped_spaces, space_from_dict
 from codesign.space._objectives import Constraint
 from codesign.space._rules import LayerRule
-from codesign.space._space import SearchSpace
+from codesign.space._space import Precision, SearchSpace
 
 __all__ = [
     "Choice",
     "Constraint",
     "LayerRule",
+    "Precision",
     "SearchSpace",
     "load_space",
     "shipped_spaces",

@@ -57,7 +57,7 @@ class Choice:
         low, high = self.bounds()
         return low <= value <= high
 
-    def suggest(self, trial: optuna.Trial, name: str) -> Any:
+    def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> Any:
         """Draw the value through Optuna (a fixed field records nothing in the trial)."""
         if self.kind == "fixed":
             return self.values[0]

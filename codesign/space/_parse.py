@@ -32,8 +32,10 @@ from codesign.space._space import SearchSpace
 _TOP_KEYS = {
     "name", "description", "model", "model_args", "dataset", "dataset_args",
     "train", "layers", "overrides", "anneal", "objectives", "constraints", "resources",
-    "input_shape", "num_classes", "init",
+    "input_shape", "num_classes", "init", "search",
 }
+# Keys of the `search` section: how a study over the space starts.
+SEARCH_KEYS = ("seeds",)
 # What one trial reserves on a Ray cluster; `--cpus-per-trial` / `--gpus-per-trial` win.
 RESOURCE_KEYS = ("cpus_per_trial", "gpus_per_trial")
 
@@ -89,6 +91,7 @@ def parse_space(raw: Any, source: str, default_name: str = "space") -> SearchSpa
         num_classes=_num_classes(raw.get("num_classes"), where),
         input_shape=_input_shape(raw.get("input_shape"), where),
         init=parse_init(raw.get("init"), base_dir, where),
+        seeds=_seeds(raw.get("search"), where),
     )
     _check_registered(space, where)
     return space
@@ -115,6 +118,19 @@ def _input_shape(raw: Any, where: str) -> tuple[int, ...] | None:
         return checked_shape(raw)
     except CodesignError as err:
         raise CodesignError(f"{where}: {err}") from None
+
+
+def _seeds(raw: Any, where: str) -> int:
+    """`search: {seeds: K}`: sensitivity-seeded trials a new study starts with (0: none)."""
+    if raw is None:
+        return 0
+    if not isinstance(raw, dict):
+        raise CodesignError(f"{where}: search must be a mapping, e.g. search: {{seeds: 4}}")
+    reject_unknown(raw, SEARCH_KEYS, f"{where}: search", "key")
+    seeds = raw.get("seeds", 0)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 0:
+        raise CodesignError(f"{where}: search.seeds is {seeds!r}; use 0 (off) or more")
+    return seeds
 
 
 def _resources(raw: Any, where: str) -> dict[str, float]:

@@ -10,7 +10,7 @@ in the file is not a parameter at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codesign.config import (
     AnnealConfig,
@@ -19,7 +19,7 @@ from codesign.config import (
     TrialConfig,
 )
 from codesign.errors import CodesignError
-from codesign.formats import IMPLIED_BITS, format_for_bits
+from codesign.formats import IMPLIED_BITS, bits_problem, format_for_bits
 from codesign.objective import Objective
 from codesign.space._choice import Choice
 from codesign.space._fields import AUTO_FORMAT
@@ -29,6 +29,16 @@ from codesign.space._rules import LayerRule
 
 if TYPE_CHECKING:
     import optuna
+
+
+class Precision(NamedTuple):
+    """One (format, bits) a layer's weights or input activations may take, and the Optuna
+    parameters that select it (empty where the space fixes both)."""
+
+    fmt: str
+    bits: int
+    params: dict[str, Any]
+
 
 @dataclass
 class SearchSpace:
@@ -52,6 +62,8 @@ class SearchSpace:
     num_classes: int | None = None
     input_shape: tuple[int, ...] | None = None
     init: InitSpec | None = None
+    # Sensitivity-seeded trials a new study starts with (`search: {seeds: K}`; 0: none).
+    seeds: int = 0
     _layers: list[str] | None = field(default=None, repr=False)
     _shape: tuple[int, tuple[int, ...]] | None = field(default=None, repr=False)
 
@@ -112,6 +124,35 @@ class SearchSpace:
                 choices.update(rule.fields)
         return choices
 
+    def layer_precisions(self, name: str) -> dict[str, list[Precision]]:
+        """Every precision layer `name` may take, for weights (`"w"`) and input activations
+        (`"a"`), each once: what `sample` can draw for the layer, read the same way."""
+        choices = self.layer_choices(name)
+        overridden = self._overridden_fields(name)
+        found: dict[str, list[Precision]] = {}
+        for role in ("w", "a"):
+            fmt_key, bits_key = f"{role}_format", f"{role}_bits"
+            fmt_choice, bits_choice = choices[fmt_key], choices[bits_key]
+            if bits_key in overridden and fmt_key not in overridden:
+                formats, fmt_param = (AUTO_FORMAT,), False
+            else:
+                formats, fmt_param = fmt_choice.candidates(), not fmt_choice.is_fixed
+            options: dict[tuple[str, int], Precision] = {}
+            for fmt in formats:
+                params = {f"{name}.{fmt_key}": fmt} if fmt_param else {}
+                if fmt in IMPLIED_BITS:
+                    options.setdefault((fmt, IMPLIED_BITS[fmt]),
+                                       Precision(fmt, IMPLIED_BITS[fmt], params))
+                    continue
+                for bits in _int_values(bits_choice):
+                    actual = format_for_bits(bits) if fmt == AUTO_FORMAT else fmt
+                    if bits_problem(bits, actual) is None:
+                        extra = {} if bits_choice.is_fixed else {f"{name}.{bits_key}": bits}
+                        options.setdefault((actual, bits),
+                                           Precision(actual, bits, {**params, **extra}))
+            found[role] = list(options.values())
+        return found
+
     # ---- the objectives -----------------------------------------------------------------
     @property
     def cost_models(self) -> list[str]:
@@ -122,7 +163,7 @@ class SearchSpace:
 
     # ---- configurations -----------------------------------------------------------------
     def sample(
-        self, trial: optuna.Trial, epochs: int | None = None, seed: int | None = None
+        self, trial: optuna.trial.BaseTrial, epochs: int | None = None, seed: int | None = None
     ) -> TrialConfig:
         """Define-by-run: suggest every searchable field through `trial`."""
 
@@ -223,3 +264,11 @@ class SearchSpace:
                 fields_.update(rule.fields)
         return fields_
 
+
+
+def _int_values(choice: Choice) -> list[int]:
+    """Every value of an integer field: its choices, or each step of its range."""
+    if choice.kind in ("fixed", "categorical"):
+        return [int(v) for v in choice.values]
+    low, high = choice.bounds()
+    return list(range(int(low), int(high) + 1, int(choice.step or 1)))

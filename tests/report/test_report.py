@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from codesign.errors import CodesignError
+from codesign.record import Key
 from codesign.report import (
     bits_string,
     build_panels,
@@ -229,6 +230,19 @@ def test_summary_table_lists_the_front_best_accuracy_first():
     assert lines[-1] == "* knee of the front"
     short = summary_table(trial_table(), OBJECTIVES, max_rows=2).splitlines()
     assert "... and 2 more on the front" in short[-2]
+
+
+def test_summary_table_names_where_each_front_trial_came_from():
+    df = trial_table()
+    df[Key.BASELINE_BITS] = [None, 2, None, None, None, None, None, None]
+    df[Key.SEED_BUDGET] = [None, None, 3.0e6, None, None, None, None, None]
+    df[Key.RETRY_OF] = None
+    lines = summary_table(df, OBJECTIVES).splitlines()
+    assert lines[1].split()[:2] == ["trial", "from"]
+    rows = [line.split() for line in lines[2:6]]
+    cells = [row[1:] if row[0] == "*" else row for row in rows]
+    assert {c[0]: c[1] for c in cells} == {"2": "seed", "0": "sampler", "1": "uniform",
+                                           "7": "sampler"}
 
 
 def test_report_of_a_search_without_a_trained_trial(tmp_path):

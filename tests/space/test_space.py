@@ -101,7 +101,14 @@ def test_sampled_values_come_from_the_space(shipped: Shipped):
                 assert quant.w_bits in choices["w_bits"].candidates()
             else:
                 assert quant.w_format in choices["w_format"].candidates()
-            assert quant.a_bits in choices["a_bits"].candidates()
+            if quant.a_format == "int":
+                assert quant.a_bits in choices["a_bits"].candidates()
+            else:
+                assert quant.a_format in choices["a_format"].candidates()
+            # What the seeds' integer program chooses from holds every sampled precision.
+            offered = space.layer_precisions(name)
+            assert (quant.w_format, quant.w_bits) in {(p.fmt, p.bits) for p in offered["w"]}
+            assert (quant.a_format, quant.a_bits) in {(p.fmt, p.bits) for p in offered["a"]}
         for key, choice in space.anneal.items():
             if choice.kind in ("fixed", "categorical"):
                 assert getattr(cfg.anneal, key) in choice.candidates()

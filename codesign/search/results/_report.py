@@ -59,6 +59,12 @@ class SearchReport:
     table: str
     float_reference: dict[str, Any] | None = None
 
+    def tagged(self, key: str) -> list[int]:
+        """Numbers of the trials carrying attribute `key` (the baselines, the seeds)."""
+        if key not in self.frame.columns:
+            return []
+        return sorted(int(n) for n in self.frame.loc[self.frame[key].notna(), "number"])
+
     def summary(self) -> dict[str, Any]:
         return {
             "float_reference": self.float_reference,
@@ -67,6 +73,8 @@ class SearchReport:
             "complete": int((self.frame["state"] == "COMPLETE").sum()) if len(self.frame) else 0,
             "front": self.front,
             "knee": self.knee,
+            "baselines": self.tagged(Key.BASELINE_BITS),
+            "seeds": self.tagged(Key.SEED_BUDGET),
             "hypervolume": self.hypervolume,
             "files": {kind: str(path) for kind, path in self.paths.items()},
         }

@@ -1,8 +1,11 @@
-"""The uniform-precision baselines a new study starts from.
+"""The trials a new study starts from: the uniform-precision baselines, then the
+sensitivity seeds.
 
 Every layer at the same bits (the highest, the median and the lowest that every searchable
 weight and activation field admits) is queued as the first trials of a new study, so that its
-front is never worse than them and the samplers start from known corners.
+front is never worse than them and the samplers start from known corners. The seeds, the
+least sensitive configurations at spread cost budgets (`_seeds.py`), follow them, tagged
+with their budget; both keep every field other than the layers' precision at its default.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from codesign.record import Key
 if TYPE_CHECKING:
     import optuna
 
+    from codesign.search.study._seeds import Seed
     from codesign.space import SearchSpace
 
 # Baselines queued at most: the highest, median and lowest common bits.
@@ -48,6 +52,13 @@ def uniform_params(space: SearchSpace, bits: int) -> dict[str, Any] | None:
                 if not choice.admits(value):
                     return None
                 params[f"{name}.{key}"] = value
+    return {**params, **default_params(space)}
+
+
+def default_params(space: SearchSpace) -> dict[str, Any]:
+    """Optuna parameters of every searchable field outside the layers at its default."""
+    cfg = space.fixed_config()
+    params: dict[str, Any] = {}
     for section, choices in (("anneal", space.anneal), ("train", space.train)):
         values = getattr(cfg, section)
         for key, choice in choices.items():
@@ -68,3 +79,9 @@ def enqueue_baselines(
             study.enqueue_trial(params, user_attrs={Key.BASELINE_BITS: bits})
             queued.append(bits)
     return queued
+
+
+def enqueue_seeds(study: optuna.Study, seeds: list[Seed]) -> None:
+    """Queue the sensitivity seeds (after the baselines), each tagged with its budget."""
+    for seed in seeds:
+        study.enqueue_trial(seed.params, user_attrs={Key.SEED_BUDGET: seed.budget})

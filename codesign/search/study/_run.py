@@ -39,6 +39,7 @@ from codesign.search.store import (
 )
 from codesign.search.study._baselines import enqueue_baselines
 from codesign.search.study._resume import repair
+from codesign.search.study._seeds import seed_study
 from codesign.search.trial._float import check_space_code, ensure_float_network
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class SearchRequest:
     capacity_samples: int = 0
     early_stop: str | None = None  # an early-stop rule (`STOPPERS`): "pareto" or "asha"
     device: str | None = None
+    # Sensitivity-seeded trials a new study starts with; None: the space's `search.seeds`.
+    seeds: int | None = None
 
     def check(self) -> None:
         if self.trials < 1:
@@ -93,6 +96,8 @@ class SearchRequest:
             raise CodesignError(f"--workers {self.workers}; use 1 or more parallel trials")
         if self.cpus_per_trial is not None and self.cpus_per_trial < 1:
             raise CodesignError(f"--cpus-per-trial {self.cpus_per_trial}; use 1 or more")
+        if self.seeds is not None and self.seeds < 0:
+            raise CodesignError(f"--seeds {self.seeds}; use 0 (off) or more seed trials")
         if self.capacity_samples < 0:
             raise CodesignError(f"--capacity {self.capacity_samples}; use 0 (off) or more samples")
         if self.gpus_per_trial is not None and not 0 <= self.gpus_per_trial < math.inf:
@@ -297,7 +302,11 @@ def run_search(request: SearchRequest, stream: TextIO | None = None) -> SearchRe
     )
     out.flush()
     if remaining > 0:
-        ensure_float_network(study, settings, settings.load_space(), out)
+        space = settings.load_space()
+        ensure_float_network(study, settings, space, out)
+        seeds = space.seeds if request.seeds is None else request.seeds
+        waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+        seed_study(study, settings, space, seeds, request.trials - waiting, out)
         try:
             with Progress(manifest.storage, manifest.study, request.trials, stream=out):
                 _run_backend(request, manifest, run_dir, settings.load_space())
