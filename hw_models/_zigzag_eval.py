@@ -77,7 +77,7 @@ def parse_accelerator(data: dict[str, Any], where: str) -> Any:
 
 
 class _Orderings:
-    """The best loop orderings per spatial mapping, recorded during the reference search."""
+    """The best loop orderings per spatial mapping, recorded during the reference searches."""
 
     def __init__(self) -> None:
         self.recording = True
