@@ -32,8 +32,19 @@ from hw_models._layers import LayerSpec
 from hw_models._plugins import register_model
 from hw_models._registry import COST_MODEL_FAMILIES
 from hw_models._zigzag_cache import CACHE_ENV, ResultCache, cache_dir, content_hash
-from hw_models._zigzag_eval import LPF_LIMIT, SPATIAL_MAPPINGS, zigzag_version
-from hw_models._zigzag_workload import mac_energy_scale, shape_key, workload_layer
+from hw_models._zigzag_eval import (
+    LPF_LIMIT,
+    REPLAYED_ORDERINGS,
+    SPATIAL_MAPPINGS,
+    zigzag_version,
+)
+from hw_models._zigzag_workload import (
+    SEARCHED_PRECISIONS,
+    imc_precision,
+    mac_energy_scale,
+    shape_key,
+    workload_layer,
+)
 
 PREFIX = "zigzag"
 WORKERS_ENV = "CODESIGN_ZIGZAG_WORKERS"
@@ -112,7 +123,8 @@ class ZigZagModel(CostModel):
         self.metrics = ("latency_cycles", "latency_s", "energy_pj", "energy_compute_pj",
                         "energy_memory_pj", *(_metric_name(m) for m in self.memories))
         self.cache = ResultCache(content_hash(acc_text, map_text, self.version, str(LPF_LIMIT),
-                                              str(SPATIAL_MAPPINGS)))
+                                              str(SPATIAL_MAPPINGS), str(REPLAYED_ORDERINGS),
+                                              str(SEARCHED_PRECISIONS)))
         self._memo: dict[str, np.ndarray] = {}
 
     # -- scoring ----------------------------------------------------------------------------
@@ -146,7 +158,7 @@ class ZigZagModel(CostModel):
         return [self._memo[key] for key in keys]
 
     def _vector(self, raw: dict[str, Any], w: int, a: int) -> np.ndarray:
-        compute = raw["mac_energy_pj"] * mac_energy_scale(w, a)
+        compute = raw["mac_energy_pj"] * (1.0 if self.imc else mac_energy_scale(w, a))
         levels = [float(raw["memory_pj"].get(m, 0.0)) for m in self.memories]
         cycles = raw["latency_cycles"]
         seconds = (cycles * raw["tclk_ns"] * 1e-9 if self.clock_hz is None
@@ -154,27 +166,50 @@ class ZigZagModel(CostModel):
         memory = sum(levels)
         return np.array([cycles, seconds, compute + memory, compute, memory, *levels])
 
+    def accelerator_at(self, spec: LayerSpec, w: int, a: int) -> dict[str, Any]:
+        """The accelerator data a w x a layer runs on: as described, or for an IMC array
+        instantiated at the layer's widths (`imc_precision`)."""
+        if not self.imc:
+            return self.spec
+        cells = int(self.spec["memories"]["cells"]["size"])
+        if w > cells:
+            raise CodesignError(f"layer '{spec.name}' has {w}-bit weights; the IMC array of "
+                                f"cost model '{self.name}' stores weights in {cells}-bit cell "
+                                f"groups; quantize its weights to {cells} bits or fewer")
+        array = {**self.spec["operational_array"],
+                 "input_precision": list(imc_precision(self.spec["operational_array"], w, a))}
+        return {**self.spec, "operational_array": array}
+
     def _evaluate(self, pending: dict[str, tuple[LayerSpec, int, int]]) -> None:
-        """Run ZigZag on every pending item (in worker processes when there are several)."""
-        from hw_models._zigzag_eval import evaluate
+        """Run ZigZag on every pending item, one job per layer shape (in worker processes
+        when there are several): the shape at the searched precisions first, whose searches
+        seed the rest (`_zigzag_eval`)."""
+        from hw_models._zigzag_eval import evaluate_layer
 
         total = len(pending)
         _progress(f"{self.name}: {total} layer precision(s) not in the cache "
                   f"({self.cache.path}); evaluating with ZigZag {self.version}")
-        jobs = {}
+        shapes: dict[str, list[tuple[str, LayerSpec, int, int]]] = {}
         for key, (spec, w, a) in pending.items():
-            jobs[key] = (self.spec, str(self.mapping_path), workload_layer(spec, w, a),
-                         str(self.accelerator_path))
-        workers = min(total, _workers())
+            group = shapes.setdefault(shape_key(spec), [
+                (f"{shape_key(spec)}|w{sw}|a{sa}", spec, sw, sa) for sw, sa in SEARCHED_PRECISIONS])
+            if all(key != other for other, *_ in group):
+                group.append((key, spec, w, a))
+        jobs = {shape: ([(self.accelerator_at(spec, w, a), workload_layer(spec, w, a))
+                         for _, spec, w, a in group], str(self.mapping_path),
+                        str(self.accelerator_path), len(SEARCHED_PRECISIONS))
+                for shape, group in sorted(shapes.items(), key=lambda i: -i[1][0][1].macs)}
+        workers = min(len(jobs), _workers())
         start, last_save = time.monotonic(), time.monotonic()
         done = 0
 
-        def record(key: str, result: dict[str, Any]) -> None:
+        def record(shape: str, results: list[dict[str, Any]]) -> None:
             nonlocal done, last_save
-            done += 1
-            self.cache.put(key, result)
-            spec, w, a = pending[key]
-            _progress(f"  [{done}/{total}] {spec.name} w{w}a{a} "
+            group = shapes[shape]
+            for (key, *_), result in zip(group, results, strict=True):
+                self.cache.put(key, result)
+            done += sum(key in pending for key, *_ in group)
+            _progress(f"  [{done}/{total}] {group[0][1].name}: {len(group)} precision(s) "
                       f"({time.monotonic() - start:.0f} s)")
             if time.monotonic() - last_save > 10:
                 self.cache.save()
@@ -182,8 +217,8 @@ class ZigZagModel(CostModel):
 
         try:
             if workers <= 1:
-                for key, args in jobs.items():
-                    record(key, evaluate(*args))
+                for shape, args in jobs.items():
+                    record(shape, evaluate_layer(*args))
             else:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -191,7 +226,8 @@ class ZigZagModel(CostModel):
                 context = multiprocessing.get_context("spawn")
                 pool = ProcessPoolExecutor(workers, mp_context=context)
                 try:
-                    futures = {pool.submit(evaluate, *args): key for key, args in jobs.items()}
+                    futures = {pool.submit(evaluate_layer, *args): shape
+                               for shape, args in jobs.items()}
                     for future in as_completed(futures):
                         record(futures[future], future.result())
                 finally:  # on a refused layer, do not wait for the rest
@@ -205,12 +241,23 @@ class ZigZagModel(CostModel):
         kind = f"IMC {array.get('imc_type')}" if self.imc else "digital"
         clock = ("from ZigZag's IMC model (per layer)" if self.clock_hz is None
                  else f"{self.clock_hz / 1e6:g} MHz")
-        precision = (
-            "MAC energy = ZigZag's MAC energy x (w_bits x a_bits) / 64 (array multiplier, "
-            "Horowitz ISSCC 2014; BitFusion ISCA 2018); memory traffic and latency from ZigZag "
-            "at the layer's operand widths (the array itself runs at its described width: "
-            "fewer bits save memory traffic, not compute cycles)"
-        )
+        if self.imc:
+            precision = (
+                "ZigZag's IMC model instantiated at the layer's widths rounded up to powers of "
+                "two (activations at least the bit-serial width): MAC energy, bit-serial cycles "
+                "and clock period are ZigZag's; memory traffic at the layer's operand widths"
+            )
+        else:
+            precision = (
+                "MAC energy = ZigZag's MAC energy x (w_bits x a_bits) / 64 (array multiplier, "
+                "Horowitz ISSCC 2014; BitFusion ISCA 2018); memory traffic and latency from "
+                "ZigZag at the layer's operand widths (the array itself runs at its described "
+                "width: fewer bits save memory traffic, not compute cycles)"
+            )
+        searched = " and ".join(f"{w}x{a}" for w, a in SEARCHED_PRECISIONS)
+        mapping_search = (f"LOMA (lpf limit {LPF_LIMIT}, {SPATIAL_MAPPINGS} spatial mappings) "
+                          f"at {searched}; other precisions re-allocate the {REPLAYED_ORDERINGS} "
+                          "best loop orderings of each per spatial mapping")
         return {
             "accelerator file": str(self.accelerator_path),
             "mapping file": str(self.mapping_path),
@@ -219,6 +266,7 @@ class ZigZagModel(CostModel):
             "operational array": f"{'x'.join(map(str, array.get('sizes', [])))} ({kind})",
             "memory levels": list(self.memories),
             "precision rule": precision,
+            "mapping search": mapping_search,
             "partial sums / outputs": "w + a bits / the layer's activation bits",
             "cache": f"{cache_dir()} (set ${CACHE_ENV} to move it)",
         }

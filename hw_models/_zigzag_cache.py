@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "CODESIGN_ZIGZAG_CACHE"
-FORMAT = 1  # bump when the evaluation pipeline or the entry layout changes
+FORMAT = 2  # bump when the evaluation pipeline or the entry layout changes
 
 
 def cache_dir() -> Path:

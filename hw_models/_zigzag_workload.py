@@ -6,10 +6,10 @@ sums O at w + a bits (the product width; ZigZag's shipped workloads keep 8 x 8 p
 O_final at the layer's activation width (the output is re-quantized at the array's edge to
 the activation format of the network, taken as the layer's own).
 
-ZigZag charges a layer's MAC energy at the array's own width whatever the workload's
-precisions (one `unit_energy` per MAC on digital arrays; the described `input_precision` on
-in-memory-compute arrays, which ZigZag 3.9 cannot re-instantiate below 8 bits);
-`mac_energy_scale` applies the stated rule to it. Memory traffic follows the operand widths.
+Digital arrays: ZigZag charges one `unit_energy` per MAC whatever the workload's precisions;
+`mac_energy_scale` applies the stated rule to it. In-memory-compute arrays: ZigZag's IMC model
+is instantiated at the layer's widths (`imc_precision`), so its MAC energy and bit-serial
+cycles are its own. Memory traffic follows the operand widths on both.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from hw_models._layers import LayerSpec
 
 REFERENCE_BITS = 8  # ZigZag's shipped workloads run 8-bit weights and activations
+SEARCHED_PRECISIONS = ((8, 8), (2, 2))  # (w, a) given LOMA's full search per layer shape
 
 
 def mac_energy_scale(w_bits: int, a_bits: int) -> float:
@@ -30,6 +31,23 @@ def mac_energy_scale(w_bits: int, a_bits: int) -> float:
     w x a multiply from (w/2)(a/2) 2-bit bricks, the same product rule on silicon.
     """
     return (w_bits * a_bits) / (REFERENCE_BITS * REFERENCE_BITS)
+
+
+def imc_precision(array: dict[str, Any], w_bits: int, a_bits: int) -> tuple[int, int]:
+    """(activation, weight) widths an IMC array is instantiated at for a w x a layer.
+
+    ZigZag's IMC validator accepts powers of two only, activations no narrower than the
+    bit-serial width and weights that divide the cell group: each width is rounded up to the
+    next power of two (a 3-bit layer is charged as 4-bit), activations to at least the
+    bit-serial width. Weights wider than a cell group are refused by the caller.
+    """
+    activation = max(_next_power_of_two(a_bits), int(array.get("bit_serial_precision", 1)))
+    weight = _next_power_of_two(w_bits)
+    return activation, weight
+
+
+def _next_power_of_two(bits: int) -> int:
+    return 1 << max(0, bits - 1).bit_length()
 
 
 def shape_key(spec: LayerSpec) -> str:

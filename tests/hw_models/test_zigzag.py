@@ -21,7 +21,7 @@ from hw_models import (
     extract_layers,
     split_hw_names,
 )
-from hw_models._zigzag_workload import shape_key, workload_layer
+from hw_models._zigzag_workload import SEARCHED_PRECISIONS, shape_key, workload_layer
 
 pytest.importorskip("zigzag")
 
@@ -29,6 +29,10 @@ SMALL_CONV = LayerSpec(name="conv", kind="conv", macs=8 * 4 * 9 * 16, params=8 *
                        bias_params=0, in_elems=4 * 36, out_elems=8 * 16, in_channels=4,
                        out_channels=8, kernel=(3, 3), groups=1, stride=(1, 1), out_size=(4, 4),
                        in_size=(6, 6))
+MEDIUM_CONV = LayerSpec(name="conv", kind="conv", macs=64 * 32 * 9 * 16, params=64 * 32 * 9,
+                        bias_params=0, in_elems=32 * 36, out_elems=64 * 16, in_channels=32,
+                        out_channels=64, kernel=(3, 3), groups=1, stride=(1, 1), out_size=(4, 4),
+                        in_size=(6, 6))
 SMALL_FC = LayerSpec(name="fc", kind="linear", macs=64 * 16, params=64 * 16, bias_params=0,
                      in_elems=64, out_elems=16, in_channels=64, out_channels=16, kernel=(1, 1),
                      groups=1, stride=(1, 1))
@@ -107,6 +111,64 @@ def test_more_bits_never_cost_less():
     assert compute[2, 2] == pytest.approx(16 * compute[0, 0])  # (8 x 8) / (2 x 2)
 
 
+def test_other_precisions_reuse_the_searched_orderings_within_tolerance():
+    """Off 8 x 8 and 2 x 2, re-allocating the best loop orderings of those two searches gives
+    LOMA's full-search latency within 2 % and energy within 10 % (latency is the criterion;
+    near-tied orderings differ more in energy), on a layer with hundreds of orderings."""
+    model = model_from(*shipped_files("tpu_like"))
+    where, mapping = str(model.accelerator_path), str(model.mapping_path)
+    precisions = [(4, 8), (3, 4)]
+    jobs = [(model.spec, workload_layer(MEDIUM_CONV, w, a))
+            for w, a in [*SEARCHED_PRECISIONS, *precisions]]
+    reused = _zigzag_eval.evaluate_layer(jobs, mapping, where, 2)[2:]
+    for job, got in zip(jobs[2:], reused, strict=True):
+        full = _zigzag_eval.evaluate_layer([job], mapping, where, 1)[0]
+        assert got["latency_cycles"] == pytest.approx(full["latency_cycles"], rel=0.02)
+        assert got["energy_pj"] == pytest.approx(full["energy_pj"], rel=0.10)
+    assert len({r["energy_pj"] for r in reused}) == len(precisions)  # they were re-costed
+
+
+def test_imc_array_runs_below_8_bits_as_zigzags_own_api(tmp_path, monkeypatch):
+    """dimc at 4-bit weights and activations equals ZigZag's API on the dimc description
+    with `input_precision: [4, 4]` (which zigzag-dse 3.9.1 alone fails to evaluate)."""
+    from zigzag.api import get_hardware_performance_zigzag
+
+    monkeypatch.chdir(tmp_path)
+    model = _zigzag.shipped_model("dimc")
+    got = model.layer_metrics(layers_of(SMALL_CONV), BitMatrix.uniform(1, 4, 4))
+    accelerator, mapping = shipped_files("dimc")
+    at_4 = tmp_path / "dimc4.yaml"
+    at_4.write_text(accelerator.read_text().replace("input_precision: [8, 8]",
+                                                     "input_precision: [4, 4]"))
+    energy, latency, tclk, _, cmes = get_hardware_performance_zigzag(
+        workload_layer(SMALL_CONV, 4, 4), str(at_4), str(mapping), dump_folder=str(tmp_path / "d"),
+        loma_show_progress_bar=False, in_memory_compute=True)
+    assert got["latency_cycles"][0, 0] == pytest.approx(latency)
+    assert got["energy_pj"][0, 0] == pytest.approx(energy)
+    assert got["energy_compute_pj"][0, 0] == pytest.approx(cmes[0][1][0][0].mac_energy)
+    assert got["latency_s"][0, 0] == pytest.approx(latency * tclk * 1e-9)
+
+
+def test_imc_more_bits_never_cost_less():
+    model = model_from(*shipped_files("dimc"))
+    widths = (2, 3, 4, 8)
+    w, a = np.meshgrid(widths, widths, indexing="ij")
+    bits = BitMatrix.from_bits(w.reshape(-1, 1), a.reshape(-1, 1))
+    got = model.layer_metrics(layers_of(SMALL_FC), bits)
+    for metric in ("energy_pj", "energy_compute_pj", "latency_cycles", "latency_s"):
+        grid = got[metric].reshape(4, 4)
+        assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all(), metric
+    compute = got["energy_compute_pj"].reshape(4, 4)
+    assert compute[3, 3] > compute[2, 2] > compute[0, 0]  # ZigZag's own, not a fixed rule
+    assert np.array_equal(compute[1], compute[2])  # 3-bit weights occupy 4-bit cells
+
+
+def test_imc_refuses_weights_wider_than_its_cells():
+    model = model_from(*shipped_files("dimc"))
+    with pytest.raises(CodesignError, match="'fc' has 16-bit weights.*8-bit cell groups"):
+        model.layer_metrics(layers_of(SMALL_FC), BitMatrix.uniform(1, 16, 8))
+
+
 def test_disk_cache_returns_the_same_numbers_and_follows_the_file(tmp_path, monkeypatch):
     accelerator, mapping = shipped_files("tpu_like")
     mine = tmp_path / "my_tpu.yaml"
@@ -116,12 +178,13 @@ def test_disk_cache_returns_the_same_numbers_and_follows_the_file(tmp_path, monk
     files = list((tmp_path / "cache").glob("*.json"))
     assert len(files) == 1
     entries = json.loads(files[0].read_text())["entries"]
-    assert list(entries) == [f"{shape_key(SMALL_FC)}|w4|a8"]
+    assert sorted(entries) == [f"{shape_key(SMALL_FC)}|w{w}|a{a}"
+                               for w, a in [(2, 2), (4, 8), (8, 8)]]
 
     def no_zigzag(*args):
         raise AssertionError("a warm cache must not run ZigZag")
 
-    monkeypatch.setattr(_zigzag_eval, "evaluate", no_zigzag)
+    monkeypatch.setattr(_zigzag_eval, "evaluate_layer", no_zigzag)
     warm = model_from(mine, mapping).layer_metrics(layers_of(SMALL_FC), bits)
     assert all(np.array_equal(cold[m], warm[m]) for m in cold)
 
