@@ -17,7 +17,7 @@ def test_statuses_are_stored_as_their_strings_and_read_back_equal(tmp_path):
         trial.set_user_attr(Key.STATUS, status)
         study.tell(trial, 0.0)
     stored = [t.user_attrs[Key.STATUS] for t in study.get_trials()]
-    assert stored == ["ok", "stopped", "failed", "infeasible", "error", "surplus"]
+    assert stored == ["ok", "stopped", "failed", "infeasible", "error", "surplus", "lost"]
     assert all(type(value) is str for value in stored)
     assert stored == list(Status)
     assert [Status(value).trained for value in stored] == [True, True] + [False] * 4
