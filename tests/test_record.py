@@ -20,7 +20,7 @@ def test_statuses_are_stored_as_their_strings_and_read_back_equal(tmp_path):
     assert stored == ["ok", "stopped", "failed", "infeasible", "error", "surplus", "lost"]
     assert all(type(value) is str for value in stored)
     assert stored == list(Status)
-    assert [Status(value).trained for value in stored] == [True, True] + [False] * 4
+    assert [Status(value).trained for value in stored] == [True, True] + [False] * 5
 
 
 def test_a_training_summary_uses_the_record_keys_and_serialises_plainly():
