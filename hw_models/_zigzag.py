@@ -158,6 +158,8 @@ class ZigZagModel(CostModel):
         return [self._memo[key] for key in keys]
 
     def _vector(self, raw: dict[str, Any], w: int, a: int) -> np.ndarray:
+        if "refused" in raw:
+            raise CodesignError(raw["refused"])
         compute = raw["mac_energy_pj"] * (1.0 if self.imc else mac_energy_scale(w, a))
         levels = [float(raw["memory_pj"].get(m, 0.0)) for m in self.memories]
         cycles = raw["latency_cycles"]

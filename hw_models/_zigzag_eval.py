@@ -214,8 +214,8 @@ def evaluate_layer(items: list[tuple[dict[str, Any], list[dict[str, Any]]]],
     `searched` the references whose full searches seed the others (module docstring).
 
     Returns per item {"latency_cycles", "energy_pj", "mac_energy_pj", "memory_pj": {level:
-    pJ}, "tclk_ns" (IMC arrays only, else None)}; a layer ZigZag cannot map raises
-    `CodesignError`.
+    pJ}, "tclk_ns" (IMC arrays only, else None)}, or {"refused": why} for a precision ZigZag
+    cannot map, so that the refusal is cached like a result.
     """
     logging.getLogger("zigzag").setLevel(logging.CRITICAL + 1)  # failures raise instead
     orderings = _Orderings()
@@ -253,10 +253,10 @@ def _evaluate_one(accelerator: dict[str, Any], mapping: str, workload: list[dict
         cme = main.run()[0][0]
     except Exception as err:
         message = " ".join(str(err).split())[:300]
-        raise CodesignError(f"ZigZag cannot map layer '{workload[0]['name']}' at weights "
-                            f"{workload[0]['operand_precision']['W']}-bit / activations "
-                            f"{workload[0]['operand_precision']['I']}-bit on {where}: "
-                            f"{message}") from None
+        return {"refused": f"ZigZag cannot map layer '{workload[0]['name']}' at weights "
+                           f"{workload[0]['operand_precision']['W']}-bit / activations "
+                           f"{workload[0]['operand_precision']['I']}-bit on {where}: "
+                           f"{message}"}
     memory: dict[str, float] = {}
     for operand, per_level in cme.mem_energy_breakdown.items():
         mem_names = [level.name for level in cme.accelerator.memory_hierarchy.get_memory_levels(

@@ -256,3 +256,20 @@ def test_float_layer_is_refused_by_name():
     model = model_from(*shipped_files("tpu_like"))
     with pytest.raises(CodesignError, match="'fc'.*quantize"):
         model.layer_metrics(layers_of(SMALL_FC), BitMatrix.uniform(1, 32, 8))
+
+
+def test_a_precision_zigzag_cannot_map_is_refused_from_the_cache_too(monkeypatch):
+    """A power-of-two weight costed at its integer-equivalent width (31 bits) does not fit
+    tpu_like's 8-bit array: refused in one line, and the refusal is cached like a result, so
+    re-scoring does not run ZigZag again."""
+    model = model_from(*shipped_files("tpu_like"))
+    spec = layers_of(SMALL_FC).specs[0]
+    with pytest.raises(CodesignError, match="ZigZag cannot map layer"):
+        model.rows([(spec, 31, 1)])
+
+    def no_zigzag(*args):
+        raise AssertionError("a cached refusal must not run ZigZag")
+
+    monkeypatch.setattr(_zigzag_eval, "evaluate_layer", no_zigzag)
+    with pytest.raises(CodesignError, match="ZigZag cannot map layer"):
+        model_from(*shipped_files("tpu_like")).rows([(spec, 31, 1)])
