@@ -184,12 +184,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench_search"))
     parser.add_argument("--figure", type=Path, help="write the figure here")
     parser.add_argument("--json", type=Path, help="write every curve here")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="run nothing: the table and figure of curves that earlier runs "
+                        "wrote with --json (e.g. one process per searcher, side by side)")
     args = parser.parse_args()
     names = args.searchers.split(",")
     _check_searchers(names)
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
+    for path in args.combine or []:
+        results.update(json.loads(path.read_text()))
+    for name in [] if args.combine else names:
         trials = args.random_trials if name == "random" else args.trials
         results[name] = [run_searcher(name, args.space, seed, trials, args.k, args.epochs,
                                       args.out) for seed in seeds]
