@@ -126,13 +126,14 @@ def table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def figure(results: dict[str, list[dict[str, Any]]], path: Path) -> Path:
-    """Mean hypervolume (band: ± one std over seeds) against finished trials and wall time;
-    the points of the baselines and seeds alone on the first panel."""
+def figure(results: dict[str, list[dict[str, Any]]], path: Path, timed: bool = True) -> Path:
+    """Mean hypervolume (band: ± one std over seeds) against finished trials and, when the
+    runs shared one process and so one load (`timed`), wall time; the points of the baselines
+    and seeds alone on the first panel."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    by_trials, by_time = fig.subplots(1, 2, sharey=True)
+    fig = Figure(figsize=(11 if timed else 6, 4.2), layout="constrained")
+    by_trials, by_time = fig.subplots(1, 2, sharey=True) if timed else (fig.subplots(), None)
     for name, runs in results.items():
         length = min(len(r["hypervolume"]) for r in runs)
         curves = np.array([r["hypervolume"][:length] for r in runs])
@@ -140,11 +141,12 @@ def figure(results: dict[str, list[dict[str, Any]]], path: Path) -> Path:
         mean, std = curves.mean(axis=0), curves.std(axis=0)
         (line,) = by_trials.plot(x, mean, label=name)
         by_trials.fill_between(x, mean - std, mean + std, alpha=0.15, color=line.get_color())
-        end = min(r["seconds"][length - 1] for r in runs)
-        grid = np.linspace(0, end, 200)
-        timed = np.array([np.interp(grid, r["seconds"][:length], r["hypervolume"][:length],
-                                    left=0.0) for r in runs])
-        by_time.plot(grid / 60, timed.mean(axis=0), color=line.get_color(), label=name)
+        if by_time is not None:
+            end = min(r["seconds"][length - 1] for r in runs)
+            grid = np.linspace(0, end, 200)
+            at_time = np.array([np.interp(grid, r["seconds"][:length], r["hypervolume"][:length],
+                                          left=0.0) for r in runs])
+            by_time.plot(grid / 60, at_time.mean(axis=0), color=line.get_color(), label=name)
         if name == "seeded":
             for label, marker in (("uniform", "s"), ("seeds", "^"), ("uniform+seeds", "D")):
                 found = [r["points"][label] for r in runs if label in r["points"]]
@@ -155,10 +157,11 @@ def figure(results: dict[str, list[dict[str, Any]]], path: Path) -> Path:
                                       label=f"{label} alone")
     by_trials.set_xlabel("finished trials")
     by_trials.set_ylabel("hypervolume (normalised)")
-    by_time.set_xlabel("wall time (min), pretraining and sensitivity included")
     by_trials.legend(fontsize=8)
     by_trials.grid(alpha=0.3)
-    by_time.grid(alpha=0.3)
+    if by_time is not None:
+        by_time.set_xlabel("wall time (min), pretraining and sensitivity included")
+        by_time.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
@@ -204,7 +207,8 @@ def main() -> None:
           f"{args.random_trials}), epochs {args.epochs or 'of the space'}\n")
     print("\n".join(table(results)))
     if args.figure:
-        print(f"figure: {figure(results, args.figure)}")
+        # Runs combined from separate processes ran under other loads: no common clock.
+        print(f"figure: {figure(results, args.figure, timed=not args.combine)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results))
