@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,18 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.Comp
     """`codesign ARGS` in a fresh process, run to its end."""
     return subprocess.run([sys.executable, "-m", "codesign", *args], cwd=cwd, env=_cli_env(),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def finish_cli(process: subprocess.Popen[str], limit_s: float) -> str:
+    """Wait for a `codesign` process started in a session of its own; its merged output, once
+    it exited 0. One that runs past `limit_s` is killed with its whole process group."""
+    try:
+        output, _ = process.communicate(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    assert process.returncode == 0, output[-3000:]
+    return output
 
 
 def start_cli(args: list[str], cwd: Path) -> subprocess.Popen[str]:

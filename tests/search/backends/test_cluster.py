@@ -33,7 +33,7 @@ import pytest
 from optuna.trial import TrialState
 
 from codesign.record import Key
-from codesign.testing import write_space
+from codesign.testing import finish_cli, write_space
 
 pytestmark = pytest.mark.cluster
 
@@ -219,16 +219,6 @@ def _wait_for(out: Path, process: subprocess.Popen, ready, limit_s: float):
     raise AssertionError(f"nothing to wait for within {limit_s} s")
 
 
-def _finish(process: subprocess.Popen, limit_s: float) -> str:
-    try:
-        output, _ = process.communicate(timeout=limit_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
-    assert process.returncode == 0, output[-3000:]
-    return output
-
-
 def _launch(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
@@ -249,7 +239,7 @@ def _accounted(study: optuna.Study) -> dict[str, list[optuna.trial.FrozenTrial]]
 def test_a_search_on_the_cluster_runs_trials_on_both_nodes(cluster, tmp_path):
     out = tmp_path / "run"
     args = _search_args(write_space(tmp_path), out, trials=2, address=cluster.address)
-    _finish(_launch(args, cluster.env), limit_s=400)
+    finish_cli(_launch(args, cluster.env), limit_s=400)
     done = _study(out).get_trials(states=(TrialState.COMPLETE,))
     assert len(done) == 2
     assert {t.user_attrs[Key.NODE] for t in done} == {cluster.node_id("head"),
@@ -268,7 +258,7 @@ def test_a_killed_driver_resumes_to_the_full_count_without_duplicates(cluster, t
         driver.wait()
     first = {t.number: (t.values, t.datetime_complete)
              for t in _study(out).get_trials(states=(TrialState.COMPLETE,))}
-    _finish(_launch(args, cluster.env), limit_s=400)
+    finish_cli(_launch(args, cluster.env), limit_s=400)
     study = _study(out)
     states = _accounted(study)
     done = states["COMPLETE"]
@@ -290,7 +280,7 @@ def test_a_dead_worker_node_is_survived_with_every_trial_accounted_for(cluster, 
              and t.user_attrs.get(Key.NODE) == worker_id), None), limit_s=300)
         time.sleep(3)
         cluster.kill("worker")
-        _finish(driver, limit_s=500)
+        finish_cli(driver, limit_s=500)
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
@@ -310,7 +300,7 @@ def test_two_workers_share_a_postgres_study_and_finish_exactly_the_budget(postgr
             "1", "--threads", "1", "--out", str(tmp_path / "run")]
     workers = [_launch(args, dict(os.environ)) for _ in range(2)]
     try:
-        outputs = [_finish(worker, limit_s=400) for worker in workers]
+        outputs = [finish_cli(worker, limit_s=400) for worker in workers]
         study = optuna.load_study(study_name=study_name, storage=postgres_url)
         states = _accounted(study)
         assert len(states["COMPLETE"]) == 3

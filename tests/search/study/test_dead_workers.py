@@ -19,7 +19,7 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.record import Key, Status
-from codesign.testing import CODE_ROOT, write_space
+from codesign.testing import CODE_ROOT, finish_cli, write_space
 
 TRIALS = 2
 ENV = {**os.environ, "PYTHONPATH": str(CODE_ROOT), "OMP_NUM_THREADS": "1",
@@ -58,12 +58,7 @@ def _pid(trial: FrozenTrial) -> int:
 
 
 def _finish(process: subprocess.Popen, limit_s: float = 300) -> str:
-    try:
-        output, _ = process.communicate(timeout=limit_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
-    assert process.returncode == 0, output[-3000:]
+    output = finish_cli(process, limit_s)
     assert "Traceback" not in output, output[-3000:]
     return output
 
