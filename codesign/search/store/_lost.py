@@ -2,8 +2,8 @@
 
 While a worker runs a trial it records a heartbeat in the storage every `heartbeat_seconds()`
 (Optuna's RDBStorage heartbeat, `heartbeat`). Before it asks for a trial, every worker fails the
-RUNNING trials whose heartbeat has been silent for the grace period (Optuna's
-`fail_stale_trials`, in `fail_lost`): each is recorded with status `lost` and its reason, then
+RUNNING trials whose heartbeat has been silent for the grace period (as Optuna's
+`fail_stale_trials` does, in `fail_lost`): each is recorded with status `lost` and its reason, then
 queued once more by `retry_once` (Optuna's `RetryHeartbeatStaleTrialCallback`, one retry).
 The retry keeps the parameters the lost trial had drawn (one killed while sampling drew only
 some; its retry samples the rest) and its baseline tag, and names the trial it reruns
@@ -72,8 +72,7 @@ def quiet() -> Iterator[None]:
 
 def heartbeat_options() -> dict[str, Any]:
     """The RDBStorage options of a storage whose workers record heartbeats."""
-    return {"heartbeat_interval": heartbeat_seconds(), "grace_period": grace_seconds(),
-            "heartbeat_stale_trial_callback": retry_once}
+    return {"heartbeat_interval": heartbeat_seconds(), "grace_period": grace_seconds()}
 
 
 def retry_once(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -113,11 +112,13 @@ def settle_lost(study: optuna.Study, trial: FrozenTrial, cause: str) -> bool:
 
 
 def fail_lost(study: optuna.Study) -> None:
-    """Fail the study's trials whose heartbeat stopped, with their reason, and queue each once
-    more (Optuna's `fail_stale_trials` with `retry_once`); a no-op without heartbeats."""
-    import optuna
+    """Fail the study's trials whose heartbeat stopped, each with its reason, and queue each
+    once more (`retry_once`); a no-op without heartbeats. Optuna's `fail_stale_trials`, in
+    one pass over one list of stale trials, so that no trial turns stale between recording
+    its reason and failing it."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+    from optuna.trial import TrialState
 
     storage = study._storage
     if not isinstance(storage, BaseHeartbeat) or not is_heartbeat_enabled(storage):
@@ -127,11 +128,13 @@ def fail_lost(study: optuna.Study) -> None:
     study_id = storage.get_study_id_from_name(study.study_name)
     for trial_id in storage._get_stale_trial_ids(study_id):
         try:
-            settle_lost(study, storage.get_trial(trial_id), cause)
+            if settle_lost(study, storage.get_trial(trial_id), cause):
+                continue
+            if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                continue
         except (UpdateFinishedTrialError, ValueError):
             continue  # another worker settled it first
-    with quiet():
-        optuna.storages.fail_stale_trials(study)
+        retry_once(study, copy.deepcopy(storage.get_trial(trial_id)))
 
 
 @contextmanager
