@@ -3,15 +3,17 @@ space over several seeds, with the uniform baselines and the integer program's s
 points.
 
     python scripts/bench_search.py [--space digits_cnn] [--seeds 0,1,2,3,4]
-        [--searchers random,tpe,nsga2,gp,seeded,seeded+asha] [--trials 25] [--random-trials 60]
-        [--epochs N] [--out runs/bench_search] [--figure docs/figures/bench_search.png]
+        [--searchers random,tpe,nsga2,gp,seeded,seeded+asha,seeded+pareto] [--trials 25]
+        [--random-trials 60] [--epochs N] [--out runs/bench_search]
+        [--figure docs/figures/bench_search.png]
 
 Searchers (every search: local backend, one worker, so a seed fixes its sequence):
 
 - `random`, `tpe`, `nsga2`, `gp`: the sampler alone (no baselines, no seeds);
 - `seeded`: `codesign search` as shipped: the uniform baselines, then the space's sensitivity
   seeds (`search.seeds`, or `--k`), then the default sampler (NSGA-II);
-- `seeded+asha`: the same with multi-fidelity (MO-ASHA, `early_stop="asha"`), always last.
+- `seeded+asha`: the same with multi-fidelity (MO-ASHA, `early_stop="asha"`);
+- `seeded+pareto`: the same with the Pareto stopping rule (`early_stop="pareto"`).
 
 `random` runs to `--random-trials` (the target compares 20 trials of the best searcher with
 60 of random), the others to `--trials`. After every finished trial (in completion order) the
@@ -54,6 +56,7 @@ SEARCHERS: dict[str, dict[str, Any]] = {
     "gp": {"sampler": "gp", "baselines": False, "seeds": 0},
     "seeded": {"baselines": True},
     "seeded+asha": {"baselines": True, "early_stop": "asha"},
+    "seeded+pareto": {"baselines": True, "early_stop": "pareto"},
 }
 CHECKPOINTS = (5, 10, 20, 30, 60)
 
@@ -195,8 +198,9 @@ def main() -> None:
     _check_searchers(names)
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, list[dict[str, Any]]] = {}
-    for path in args.combine or []:
-        results.update(json.loads(path.read_text()))
+    for path in args.combine or []:  # one file per searcher, or per searcher and seed
+        for name, runs in json.loads(path.read_text()).items():
+            results.setdefault(name, []).extend(runs)
     for name in [] if args.combine else names:
         trials = args.random_trials if name == "random" else args.trials
         results[name] = [run_searcher(name, args.space, seed, trials, args.k, args.epochs,

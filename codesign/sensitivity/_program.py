@@ -5,7 +5,9 @@ Variables x_lc in {0, 1}, one per (layer l, option c), with sum_c x_lc = 1 per l
 objective is sum_lc s_lc x_lc. A budget is either additive (sum_lc k_lc x_lc <= B: BOPs, model
 size, any metric that is a sum over layers) or a maximum over layers (each layer's
 sum_c k_lc x_lc <= B: peak activation memory), both linear in x. An option with a non-finite
-cost (a cost model refuses it) is fixed to 0.
+cost (a cost model refuses it) is fixed to 0. An excluded configuration c* is cut off by
+sum_l x_lc*_l <= L - 1 (a no-good cut), so that the program can be asked for the best
+configuration other than a given one, such as a uniform baseline.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ class Budget:
     additive: bool = True
 
 
-def least_sensitive(sensitivity: Sequence[np.ndarray],
-                    budgets: Sequence[Budget]) -> list[int] | None:
-    """The option index per layer minimising the summed sensitivity within every budget;
-    None when no choice meets them."""
+def least_sensitive(sensitivity: Sequence[np.ndarray], budgets: Sequence[Budget],
+                    exclude: Sequence[Sequence[int]] = ()) -> list[int] | None:
+    """The option index per layer minimising the summed sensitivity within every budget,
+    other than the choices in `exclude`; None when no choice meets them."""
     from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 
     sizes = [len(s) for s in sensitivity]
@@ -54,6 +56,11 @@ def least_sensitive(sensitivity: Sequence[np.ndarray],
             row[lo:hi] = costs[lo:hi]
             rows.append(row)
             limits.append(budget.limit)
+    for choice in exclude:
+        row = np.zeros(n)
+        row[starts[:-1] + np.asarray(choice)] = 1.0
+        rows.append(row)
+        limits.append(len(sizes) - 1.0)
     constraints = [LinearConstraint(one_hot, 1.0, 1.0)]
     if rows:
         constraints.append(LinearConstraint(np.array(rows), -np.inf, np.array(limits)))

@@ -11,10 +11,10 @@ import pytest
 from codesign.sensitivity import Budget, least_sensitive, spread_budgets
 
 
-def _brute_force(sensitivity, budgets):
+def _brute_force(sensitivity, budgets, exclude=()):
     best, best_choice = math.inf, None
     for choice in itertools.product(*(range(len(s)) for s in sensitivity)):
-        ok = True
+        ok = list(choice) not in [list(e) for e in exclude]
         for budget in budgets:
             picked = [c[i] for c, i in zip(budget.costs, choice, strict=True)]
             total = sum(picked) if budget.additive else max(picked)
@@ -36,6 +36,21 @@ def test_choice_equals_brute_force(seed):
     budgets = [Budget(costs, cheapest + rng.random() * 10),
                Budget(sizes_b, float(rng.uniform(1.5, 3.0)), additive=False)]
     assert least_sensitive(sensitivity, budgets) == _brute_force(sensitivity, budgets)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_excluded_configurations_give_the_brute_force_runner_up(seed):
+    rng = np.random.default_rng(100 + seed)
+    sizes = rng.integers(2, 5, size=3)
+    sensitivity = [rng.random(n) for n in sizes]
+    costs = tuple(rng.random(n) * 10 for n in sizes)
+    budgets = [Budget(costs, float(sum(c.max() for c in costs)))]  # every choice fits
+    best = least_sensitive(sensitivity, budgets)
+    second = least_sensitive(sensitivity, budgets, exclude=[best])
+    assert second != best
+    assert second == _brute_force(sensitivity, budgets, exclude=[best])
+    third = least_sensitive(sensitivity, budgets, exclude=[best, second])
+    assert third == _brute_force(sensitivity, budgets, exclude=[best, second])
 
 
 def test_refused_options_are_never_picked_and_impossible_budgets_give_none():

@@ -8,7 +8,13 @@ from codesign.search.study._baselines import enqueue_baselines, uniform_bits, un
 from codesign.search.study._progress import Progress
 from codesign.search.study._resume import ResumeReport, repair
 from codesign.search.study._run import SearchRequest, default_run_dir, prepare, run_search
-from codesign.search.study._seeds import Seed, layer_options, pick_seeds, seed_study
+from codesign.search.study._seeds import (
+    Seed,
+    layer_options,
+    measure_space,
+    pick_seeds,
+    seed_study,
+)
 from codesign.search.study._worker import WorkerReport, run_worker
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "default_run_dir",
     "enqueue_baselines",
     "layer_options",
+    "measure_space",
     "pick_seeds",
     "prepare",
     "repair",

@@ -5,9 +5,13 @@ Once per study, before its first trial: the float network the trials start from 
 (`codesign.sensitivity`: Hutchinson's Hessian trace times the quantization error of each
 offered precision, per layer), the sensitivity is stored in the study (`Key.SENSITIVITY`,
 JSON) and written to the run directory (`sensitivity.csv`, `sensitivity.png`), and for K
-budgets of the study's first cost objective, spread between its cheapest and dearest
-configuration, the least sensitive configuration within that budget and every constraint of
-the space is queued, tagged with its budget (`Key.SEED_BUDGET`).
+budgets of the study's first cost objective the least sensitive configuration within that
+budget and every constraint of the space is queued, tagged with its budget
+(`Key.SEED_BUDGET`). The budgets: the cost of
+each uniform baseline within the constraints (the seed there is the least sensitive
+configuration other than the uniform one: mixed precision at the uniform's own budget, as
+HAWQ-V3 compares them), and the rest spread between the cheapest configuration and the
+cheapest of those baselines, where no uniform precision reaches.
 
 Per-layer costs: a layer's cost at each precision is its own row of the cost model's
 per-layer metrics, the other layers at the space's default precision. That is exact for
@@ -167,8 +171,9 @@ def _layer_costs(model: Any, arrays: Any, configs: list[dict[str, LayerQuant]],
 
 def pick_seeds(space: SearchSpace, objectives: list[Objective], sensitivity: Sensitivity,
                count: int) -> list[Seed]:
-    """Up to `count` distinct least-sensitive configurations at budgets of the first cost
-    objective spread between its cheapest and its dearest total, within every constraint."""
+    """Up to `count` distinct least-sensitive configurations of the first cost objective,
+    within every constraint, cheapest budget first: one at the cost of each uniform baseline
+    (other than the baseline itself), the rest spread below the cheapest of them."""
     from codesign.sensitivity import Budget, least_sensitive, spread_budgets
 
     first = next((o for o in objectives if o.is_cost and o.direction == "min"), None)
@@ -181,28 +186,57 @@ def pick_seeds(space: SearchSpace, objectives: list[Objective], sensitivity: Sen
     for constraint in space.constraints:
         c_costs, c_additive, c_offset = option_costs(space, options, constraint.column)
         constraints.append(Budget(tuple(c_costs), constraint.limit - c_offset, c_additive))
-    finite = [c[np.isfinite(c)] for c in costs]
     combine = sum if additive else max
+
+    def total(choice: list[int]) -> float:
+        return combine(c[i] for c, i in zip(costs, choice, strict=True)) + offset
+
+    finite = [c[np.isfinite(c)] for c in costs]
     cheapest = combine(float(c.min()) for c in finite) + offset
     dearest = combine(float(c.max()) for c in finite) + offset
     for constraint in space.constraints:
         if constraint.column == first.column:
             dearest = min(dearest, constraint.limit)
+    uniform = [choice for choice in uniform_choices(space, options)
+               if cheapest < total(choice) <= dearest][-count:]
+    plans = [(total(choice), [choice]) for choice in uniform]
+    below = min((budget for budget, _ in plans), default=dearest)
+    plans += [(budget, []) for budget in spread_budgets(cheapest, below, count - len(plans))]
     seeds: list[Seed] = []
-    for budget in spread_budgets(cheapest, dearest, count):
+    for budget, exclude in sorted(plans, key=lambda plan: plan[0]):
         limits = [Budget(tuple(costs), budget - offset, additive), *constraints]
-        choice = least_sensitive(scores, limits)
+        choice = least_sensitive(scores, limits, exclude=exclude)
         if choice is None:
             continue
         params = _params(space, options, choice)
         if any(seed.params == params for seed in seeds):
             continue
-        picked = [c[i] for c, i in zip(costs, choice, strict=True)]
         seeds.append(Seed(
-            params=params, budget=budget, cost=combine(picked) + offset,
+            params=params, budget=budget, cost=total(choice),
             sensitivity=float(sum(s[i] for s, i in zip(scores, choice, strict=True))),
         ))
     return seeds
+
+
+def uniform_choices(space: SearchSpace, options: dict[str, list[Option]]) -> list[list[int]]:
+    """The option index per layer of each uniform baseline the space holds, dearest first."""
+    from codesign.search.study._baselines import uniform_bits
+
+    found = []
+    for bits in uniform_bits(space):
+        layers = space.fixed_config(w_bits=bits, a_bits=bits).layers
+        choice = []
+        for name, opts in options.items():
+            q = layers[name]
+            wanted = (q.w_format, q.w_bits, q.a_format, q.a_bits)
+            index = next((i for i, (w, a) in enumerate(opts)
+                          if (w.fmt, w.bits, a.fmt, a.bits) == wanted), None)
+            if index is None:
+                break
+            choice.append(index)
+        else:
+            found.append(choice)
+    return found
 
 
 def _params(space: SearchSpace, options: dict[str, list[Option]],

@@ -57,6 +57,36 @@ def test_seeded_study_starts_with_the_baselines_then_the_seeds(tmp_path):
     assert trials_csv[Key.SEED_BUDGET].notna().sum() == SEEDS
 
 
+def test_seeds_meet_each_uniform_baseline_at_its_cost_and_fill_below_the_cheapest():
+    """One seed at the cost of each affordable uniform baseline, mixed (not the baseline) and
+    no dearer on the first cost; the others below the cheapest baseline; all in budget."""
+    import optuna
+
+    from codesign.search.study import measure_space, uniform_params
+    from codesign.search.trial import score
+
+    space = load_space("digits_cnn")
+    sensitivity = measure_space(space, None, seed=0, samples=2, batch=32)
+    seeds = pick_seeds(space, space.objectives, sensitivity, 4)
+
+    def bops(params):
+        costs, _ = score(space.sample(optuna.trial.FixedTrial(params)), space.cost_models)
+        return costs["generic"]["bops"]
+
+    # Uniform 8 bits is over the space's 2e7 BOPs budget: only 4 and 2 bits get a seed.
+    uniform = {bits: uniform_params(space, bits) for bits in (4, 2)}
+    at_cost = {bits: [s for s in seeds if s.budget == pytest.approx(bops(params))]
+               for bits, params in uniform.items()}
+    for bits, (seed,) in at_cost.items():
+        assert seed.params != uniform[bits]
+        assert bops(seed.params) == pytest.approx(seed.cost) and seed.cost <= seed.budget
+    below = [s for s in seeds if all(s not in found for found in at_cost.values())]
+    assert len(below) == 2
+    assert all(bops(s.params) <= s.budget < bops(uniform[2]) for s in below)
+    assert [s.budget for s in seeds] == sorted(s.budget for s in seeds)
+    assert all(bops(s.params) <= 2.0e7 for s in seeds)
+
+
 def test_seed_counts_are_checked(tmp_path):
     with pytest.raises(CodesignError, match="search.seeds"):
         load_space(str(write_space(tmp_path, search={"seeds": -1})))
