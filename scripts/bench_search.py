@@ -30,6 +30,7 @@ import argparse
 import datetime
 import io
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -131,19 +132,26 @@ def table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 def figure(results: dict[str, list[dict[str, Any]]], path: Path, timed: bool = True) -> Path:
     """Mean hypervolume (band: ± one std over seeds) against finished trials and, when the
-    runs shared one process and so one load (`timed`), wall time; the points of the baselines
-    and seeds alone on the first panel."""
+    runs shared one load (`timed`), wall time; the points of the baselines and seeds alone
+    on the first panel, random search's last mean as the dashed target line. The axis
+    starts just below the lowest mean after 5 trials or point, where the curves differ."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11 if timed else 6, 4.2), layout="constrained")
     by_trials, by_time = fig.subplots(1, 2, sharey=True) if timed else (fig.subplots(), None)
+    floor, top = math.inf, -math.inf
     for name, runs in results.items():
         length = min(len(r["hypervolume"]) for r in runs)
         curves = np.array([r["hypervolume"][:length] for r in runs])
         x = np.arange(1, length + 1)
         mean, std = curves.mean(axis=0), curves.std(axis=0)
+        floor = min(floor, float(mean[min(4, length - 1)]))
+        top = max(top, float((mean + std).max()))
         (line,) = by_trials.plot(x, mean, label=name)
         by_trials.fill_between(x, mean - std, mean + std, alpha=0.15, color=line.get_color())
+        if name == "random":
+            for axes in filter(None, (by_trials, by_time)):
+                axes.axhline(mean[-1], color=line.get_color(), linestyle="--", linewidth=0.8)
         if by_time is not None:
             end = min(r["seconds"][length - 1] for r in runs)
             grid = np.linspace(0, end, 200)
@@ -154,10 +162,11 @@ def figure(results: dict[str, list[dict[str, Any]]], path: Path, timed: bool = T
             for label, marker in (("uniform", "s"), ("seeds", "^"), ("uniform+seeds", "D")):
                 found = [r["points"][label] for r in runs if label in r["points"]]
                 if found:
-                    by_trials.scatter([found[0]["trials"]],
-                                      [statistics.mean(p["hypervolume"] for p in found)],
-                                      marker=marker, color="black", zorder=5,
-                                      label=f"{label} alone")
+                    point = statistics.mean(p["hypervolume"] for p in found)
+                    floor = min(floor, point)
+                    by_trials.scatter([found[0]["trials"]], [point], marker=marker,
+                                      color="black", zorder=5, label=f"{label} alone")
+    by_trials.set_ylim(floor - 0.01, top + 0.003)
     by_trials.set_xlabel("finished trials")
     by_trials.set_ylabel("hypervolume (normalised)")
     by_trials.legend(fontsize=8)
@@ -193,6 +202,9 @@ def main() -> None:
     parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
                         help="run nothing: the table and figure of curves that earlier runs "
                         "wrote with --json (e.g. one process per searcher, side by side)")
+    parser.add_argument("--wall-time", action="store_true",
+                        help="with --combine: draw the wall-time panel too, for runs that "
+                        "shared one load (e.g. two processes at a time on two cores)")
     args = parser.parse_args()
     names = args.searchers.split(",")
     _check_searchers(names)
@@ -207,12 +219,14 @@ def main() -> None:
                                       args.out) for seed in seeds]
         print(f"{name}: final hypervolume "
               f"{[round(r['hypervolume'][-1], 4) for r in results[name]]}", flush=True)
-    print(f"space {args.space}, seeds {seeds}, trials {args.trials} (random "
-          f"{args.random_trials}), epochs {args.epochs or 'of the space'}\n")
+    if not args.combine:
+        print(f"space {args.space}, seeds {seeds}, trials {args.trials} (random "
+              f"{args.random_trials}), epochs {args.epochs or 'of the space'}\n")
     print("\n".join(table(results)))
     if args.figure:
-        # Runs combined from separate processes ran under other loads: no common clock.
-        print(f"figure: {figure(results, args.figure, timed=not args.combine)}")
+        # Runs from separate processes share a clock only when they shared one load.
+        timed = args.wall_time or not args.combine
+        print(f"figure: {figure(results, args.figure, timed=timed)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results))
