@@ -119,7 +119,8 @@ def test_stopper_waits_for_the_window_and_ignores_an_unknown_cost():
     assert not any(refused({"epoch": e, "val_accuracy": 0.0}) for e in (1, 3))
 
 
-def test_two_worker_search_stops_hopeless_trials_at_the_rung(tmp_path):
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_two_worker_search_stops_hopeless_trials_at_the_rung(tmp_path, backend):
     space = write_space(
         tmp_path, layers={"w_bits": [8], "a_bits": [8]},
         train={"epochs": 2, "batch_size": 64, "optimizer": "adam", "lr": [3.0e-3, 1.0e-7]},
@@ -135,7 +136,7 @@ def test_two_worker_search_stops_hopeless_trials_at_the_rung(tmp_path):
     for _ in range(2):  # at most 3 trials at the rung: only the top one continues
         study.enqueue_trial({"train.lr": 1.0e-7})
     run_search(SearchRequest(space=str(space), trials=3, out=out, early_stop="asha",
-                             workers=2))
+                             workers=2, cpus_per_trial=1, backend=backend))
     good, *hopeless = load_study(Manifest.read(out)).get_trials(states=(TrialState.COMPLETE,))
     assert good.user_attrs[Key.STATUS] == Status.OK and good.user_attrs[Key.EPOCHS] == 2
     assert set(good.user_attrs[Key.ACCURACY_BY_EPOCH]) == {"1", "2"}
@@ -145,3 +146,5 @@ def test_two_worker_search_stops_hopeless_trials_at_the_rung(tmp_path):
         assert attrs[Key.STATUS] == Status.STOPPED and attrs[Key.EPOCHS] == 1
         assert attrs[Key.REASON].startswith("asha: stopped at the rung of epoch 1")
         assert attrs[Key.CHECKPOINT] and trial.values[0] == attrs[Key.VAL_ACCURACY]
+        # Where it ran: "host:pid" for a local worker, a Ray node id on Ray.
+        assert (":" in attrs[Key.NODE]) == (backend == "local")
