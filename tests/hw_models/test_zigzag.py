@@ -98,16 +98,22 @@ def test_conv_at_8x8_equals_zigzags_own_api(tmp_path, monkeypatch):
     assert got["latency_s"][0, 0] == pytest.approx(latency / 700e6)
 
 
-def test_more_bits_never_cost_less():
-    model = model_from(*shipped_files("tpu_like"))
-    widths = (2, 4, 8)
+def _metric_grids(accelerator: str, widths: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """SMALL_FC's metrics on a shipped accelerator over every (weight, input) width pair:
+    rows are weight widths, columns input widths."""
+    model = model_from(*shipped_files(accelerator))
     w, a = np.meshgrid(widths, widths, indexing="ij")
     bits = BitMatrix.from_bits(w.reshape(-1, 1), a.reshape(-1, 1))
     got = model.layer_metrics(layers_of(SMALL_FC), bits)
+    return {metric: values.reshape(len(widths), len(widths)) for metric, values in got.items()}
+
+
+def test_more_bits_never_cost_less():
+    got = _metric_grids("tpu_like", (2, 4, 8))
     for metric in ("energy_pj", "energy_compute_pj", "energy_memory_pj", "latency_cycles"):
-        grid = got[metric].reshape(3, 3)
+        grid = got[metric]
         assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all(), metric
-    compute = got["energy_compute_pj"].reshape(3, 3)
+    compute = got["energy_compute_pj"]
     assert compute[2, 2] == pytest.approx(16 * compute[0, 0])  # (8 x 8) / (2 x 2)
 
 
@@ -150,15 +156,11 @@ def test_imc_array_runs_below_8_bits_as_zigzags_own_api(tmp_path, monkeypatch):
 
 
 def test_imc_more_bits_never_cost_less():
-    model = model_from(*shipped_files("dimc"))
-    widths = (2, 3, 4, 8)
-    w, a = np.meshgrid(widths, widths, indexing="ij")
-    bits = BitMatrix.from_bits(w.reshape(-1, 1), a.reshape(-1, 1))
-    got = model.layer_metrics(layers_of(SMALL_FC), bits)
+    got = _metric_grids("dimc", (2, 3, 4, 8))
     for metric in ("energy_pj", "energy_compute_pj", "latency_cycles", "latency_s"):
-        grid = got[metric].reshape(4, 4)
+        grid = got[metric]
         assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all(), metric
-    compute = got["energy_compute_pj"].reshape(4, 4)
+    compute = got["energy_compute_pj"]
     assert compute[3, 3] > compute[2, 2] > compute[0, 0]  # ZigZag's own, not a fixed rule
     assert np.array_equal(compute[1], compute[2])  # 3-bit weights occupy 4-bit cells
 

@@ -134,7 +134,7 @@ def fail_lost(study: optuna.Study) -> None:
                 continue
         except (UpdateFinishedTrialError, ValueError):
             continue  # another worker settled it first
-        retry_once(study, copy.deepcopy(storage.get_trial(trial_id)))
+        retry_once(study, storage.get_trial(trial_id))  # copies what it changes
 
 
 @contextmanager

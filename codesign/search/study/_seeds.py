@@ -7,11 +7,11 @@ offered precision, per layer), the sensitivity is stored in the study (`Key.SENS
 JSON) and written to the run directory (`sensitivity.csv`, `sensitivity.png`), and for K
 budgets of the study's first cost objective the least sensitive configuration within that
 budget and every constraint of the space is queued, tagged with its budget
-(`Key.SEED_BUDGET`). The budgets: the cost of
-each uniform baseline within the constraints (the seed there is the least sensitive
-configuration other than the uniform one: mixed precision at the uniform's own budget, as
-HAWQ-V3 compares them), and the rest spread between the cheapest configuration and the
-cheapest of those baselines, where no uniform precision reaches.
+(`Key.SEED_BUDGET`). The budgets: the cost of each uniform baseline within the constraints
+(the seed there is the least sensitive configuration other than the uniform one: mixed
+precision at the uniform's own budget, as HAWQ-V3 compares them), and the rest spread
+between the cheapest configuration and the cheapest of those baselines, where no uniform
+precision reaches.
 
 Per-layer costs: a layer's cost at each precision is its own row of the cost model's
 per-layer metrics, the other layers at the space's default precision. That is exact for
